@@ -1,0 +1,48 @@
+# The commands the README gives. Each installs what it needs (virtualenv, packages, Pulumi CLI).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+ENSURE_PULUMI := scripts/ensure-pulumi
+
+.PHONY: help venv lint unit integration e2e test demo bench clean
+
+help:
+	@echo "make demo   - the main job: emulator + pulumi up / update / destroy of examples/stream_environment"
+	@echo "make test   - lint, then the whole test suite (unit, integration, e2e with the real Pulumi CLI)"
+	@echo "make bench  - benchmarks, each printing its ratio"
+	@echo "make lint   - ruff and mypy"
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+venv: $(INSTALLED)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit
+
+integration: venv
+	$(VENV)/bin/pytest tests/integration
+
+e2e: venv
+	PATH="$$($(ENSURE_PULUMI)):$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests/e2e
+
+test: lint
+	PATH="$$($(ENSURE_PULUMI)):$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests
+
+demo: venv
+	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(PY) scripts/demo.py
+
+bench: venv
+	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .tools .demo build dist *.egg-info

@@ -1,0 +1,259 @@
+"""ZegoClient against mocked HTTP: encoding, signing per attempt, errors and the retry policy."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zego_provider import (
+    ZegoApiError,
+    ZegoAuthenticationError,
+    ZegoClient,
+    ZegoConfigError,
+    ZegoRateLimitError,
+    ZegoServerError,
+    ZegoTransportError,
+    sign,
+)
+from zego_provider.errors import RETURN_CODES, is_retryable
+
+ENDPOINT = "https://rtc-api.zego.im"
+URL = ENDPOINT + "/"
+SECRET = "0123456789abcdef0123456789abcdef"
+_app_ids = itertools.count(700_000_001)
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def client(sleeps: Sleeps) -> Iterator[ZegoClient]:
+    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, sleep=sleeps) as zego:
+        yield zego
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def reply(code: int = 0, request_id: str = "4741109603321226039", message: str = "ok") -> dict[str, object]:
+    return {"json": {"Code": code, "Message": message, "RequestId": request_id, "Data": None}}
+
+
+def sent(mock: responses.RequestsMock) -> list[dict[str, str]]:
+    return [
+        {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
+        for call in mock.calls
+    ]
+
+
+def test_create_sends_the_action_its_parameters_and_a_valid_signature(
+    client: ZegoClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(URL, **reply())
+    response = client.create_cdn_transfer_rule("rtc01", "rtmp://cdn.example.com/live/rtc01")
+    assert response.ok and response.request_id == "4741109603321226039"
+    [params] = sent(mocked)
+    assert params["Action"] == "CreatCDNTransferRule"
+    assert params["StreamId"] == "rtc01"
+    assert params["CDNUrl"] == "rtmp://cdn.example.com/live/rtc01"
+    assert int(params["Sequence"]) > 1_600_000_000_000
+    assert params["Signature"] == sign(client.app_id, params["SignatureNonce"], SECRET, int(params["Timestamp"]))
+    assert SECRET not in mocked.calls[0].request.url
+
+
+def test_delete_and_clear_send_their_actions(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, **reply())
+    client.delete_cdn_transfer_rule("s", "rtmp://a/b/c")
+    client.clear_cdn_transfer_rule("s")
+    first, second = sent(mocked)
+    assert (first["Action"], first["CDNUrl"]) == ("DeleteCDNTransferRule", "rtmp://a/b/c")
+    assert second["Action"] == "ClearCDNTransferRule" and "CDNUrl" not in second
+
+
+STREAM_CHARS = st.text(alphabet="abcXYZ019~!@#$%^&*()_+=-`;',.<>/\\", min_size=1, max_size=64)
+QUERY_VALUES = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=20)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stream_id=STREAM_CHARS, token=QUERY_VALUES, extra=QUERY_VALUES)
+def test_every_query_value_survives_encoding_exactly_once(
+    client: ZegoClient, stream_id: str, token: str, extra: str
+) -> None:
+    cdn_url = f"rtmp://cdn.example.com/live/key?token={token}&x={extra}%20y#frag"
+    with responses.RequestsMock() as mock:
+        mock.get(URL, **reply())
+        client.create_cdn_transfer_rule(stream_id, cdn_url)
+        [params] = sent(mock)
+    assert params["StreamId"] == stream_id
+    assert params["CDNUrl"] == cdn_url
+
+
+@pytest.mark.parametrize("code", sorted(code for code in RETURN_CODES if is_retryable(code)))
+def test_retryable_codes_are_retried_until_ok(
+    client: ZegoClient, mocked: responses.RequestsMock, code: int
+) -> None:
+    mocked.get(URL, **reply(code, "r1"))
+    mocked.get(URL, **reply(code, "r2"))
+    mocked.get(URL, **reply(0, "r3"))
+    assert client.clear_cdn_transfer_rule("s").request_id == "r3"
+    assert len(mocked.calls) == 3
+
+
+@pytest.mark.parametrize("code", sorted(code for code in RETURN_CODES if not is_retryable(code)))
+def test_other_codes_fail_at_once_naming_code_and_request_id(
+    client: ZegoClient, mocked: responses.RequestsMock, code: int
+) -> None:
+    mocked.get(URL, **reply(code, "rid-77", "refused"))
+    with pytest.raises(ZegoApiError) as caught:
+        client.create_cdn_transfer_rule("s", "rtmp://a/b/c")
+    assert len(mocked.calls) == 1
+    assert caught.value.code == code
+    assert caught.value.request_id == "rid-77"
+    assert caught.value.action == "CreatCDNTransferRule"
+    assert str(code) in str(caught.value) and "rid-77" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_authentication_failure_5003_is_not_retried(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, **reply(5003, "rid-auth"))
+    with pytest.raises(ZegoAuthenticationError):
+        client.clear_cdn_transfer_rule("s")
+    assert len(mocked.calls) == 1
+
+
+def test_rate_limited_twice_then_ok_waits_out_the_window(
+    client: ZegoClient, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    mocked.get(URL, **reply(5007))
+    mocked.get(URL, **reply(30002))
+    mocked.get(URL, **reply(0))
+    assert client.clear_cdn_transfer_rule("s").ok
+    assert len(sleeps) == 2 and all(pause >= 1.0 for pause in sleeps)
+
+
+def test_backoff_grows_exponentially_with_jitter(client: ZegoClient, mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+    mocked.get(URL, **reply(5000))
+    with pytest.raises(ZegoServerError):
+        client.clear_cdn_transfer_rule("s")
+    assert len(mocked.calls) == client.max_attempts == 5
+    assert sleeps[0] == 0
+    assert 0.5 <= sleeps[1] <= 0.75 and 1.0 <= sleeps[2] <= 1.25 and 2.0 <= sleeps[3] <= 2.25
+
+
+def test_retries_stop_when_attempts_run_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+    mocked.get(URL, **reply(5007, "rid-last"))
+    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_attempts=3, sleep=sleeps) as zego:
+        with pytest.raises(ZegoRateLimitError) as caught:
+            zego.clear_cdn_transfer_rule("s")
+    assert len(mocked.calls) == 3
+    assert caught.value.request_id == "rid-last"
+
+
+def test_retries_stop_when_the_time_budget_runs_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+    mocked.get(URL, **reply(5007))
+    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_elapsed=0.5, sleep=sleeps) as zego:
+        with pytest.raises(ZegoRateLimitError):
+            zego.clear_cdn_transfer_rule("s")
+    assert len(mocked.calls) == 1 and sleeps == []
+
+
+def test_every_attempt_is_signed_and_sequenced_anew(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, **reply(5000))
+    mocked.get(URL, **reply(1))
+    mocked.get(URL, **reply(0))
+    client.delete_cdn_transfer_rule("s", "rtmp://a/b/c")
+    attempts = sent(mocked)
+    assert len({attempt["SignatureNonce"] for attempt in attempts}) == 3
+    assert len({attempt["Signature"] for attempt in attempts}) == 3
+    sequences = [int(attempt["Sequence"]) for attempt in attempts]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_http_5xx_is_retried(client: ZegoClient, mocked: responses.RequestsMock, status: int) -> None:
+    mocked.get(URL, status=status, body="upstream trouble")
+    mocked.get(URL, **reply())
+    assert client.clear_cdn_transfer_rule("s").ok
+    assert len(mocked.calls) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [requests.ReadTimeout("slow"), requests.ConnectTimeout("no answer"), requests.ConnectionError("reset by peer")],
+)
+def test_timeouts_and_dropped_connections_are_retried(
+    client: ZegoClient, mocked: responses.RequestsMock, failure: Exception
+) -> None:
+    mocked.get(URL, body=failure)
+    mocked.get(URL, **reply())
+    assert client.clear_cdn_transfer_rule("s").ok
+    assert len(mocked.calls) == 2
+
+
+def test_a_lasting_transport_failure_ends_in_a_transport_error(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, body=requests.ConnectionError("refused"))
+    with pytest.raises(ZegoTransportError) as caught:
+        client.clear_cdn_transfer_rule("s")
+    assert "connection failed" in str(caught.value) and "ClearCDNTransferRule" in str(caught.value)
+
+
+def test_a_body_that_is_not_zego_json_is_retried(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, body="<html>oops</html>")
+    mocked.get(URL, **reply())
+    assert client.clear_cdn_transfer_rule("s").ok
+
+
+def test_a_4xx_page_is_not_retried(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, status=404, body="not found")
+    with pytest.raises(ZegoApiError) as caught:
+        client.clear_cdn_transfer_rule("s")
+    assert not isinstance(caught.value, ZegoServerError)
+    assert len(mocked.calls) == 1 and "HTTP 404" in str(caught.value)
+
+
+def test_plain_http_is_refused_unless_loopback() -> None:
+    with pytest.raises(ZegoConfigError, match="loopback"):
+        ZegoClient(1, SECRET, endpoint="http://rtc-api.zego.im")
+    ZegoClient(1, SECRET, endpoint="http://127.0.0.1:9").close()
+
+
+def test_tls_verification_stays_on(client: ZegoClient) -> None:
+    assert client._session.verify is True
+
+
+def test_clients_of_one_app_share_one_rate_limiter() -> None:
+    app_id = next(_app_ids)
+    with ZegoClient(app_id, SECRET) as first, ZegoClient(app_id, SECRET) as second:
+        assert first._bucket is second._bucket
+        assert first._bucket is not None and first._bucket.rate == 10
+    with ZegoClient(next(_app_ids), SECRET, is_test=True) as test_client:
+        assert test_client._bucket is not None and test_client._bucket.rate == 5
+
+
+def test_from_env_reads_the_documented_variables() -> None:
+    env = {"ZEGO_APP_ID": "77", "ZEGO_SERVER_SECRET": SECRET, "ZEGO_IS_TEST": "true", "ZEGO_API_ENDPOINT": "http://127.0.0.1:1"}
+    with ZegoClient.from_env(env) as zego:
+        assert (zego.app_id, zego.is_test, zego.endpoint) == (77, True, "http://127.0.0.1:1")
+        assert SECRET not in repr(zego)
+
+
+def test_from_env_without_credentials_is_a_config_error() -> None:
+    with pytest.raises(ZegoConfigError, match="ZEGO_APP_ID"):
+        ZegoClient.from_env({})

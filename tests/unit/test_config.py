@@ -1,0 +1,70 @@
+"""Settings come from stack config or the environment and are validated before any request."""
+
+from __future__ import annotations
+
+import pytest
+
+from zego_provider import ZegoConfigError
+from zego_provider.config import ProviderConfig
+
+SECRET = "0123456789abcdef0123456789abcdef"
+ENV = {"ZEGO_APP_ID": "1234567890", "ZEGO_SERVER_SECRET": SECRET}
+
+
+def test_environment_alone_is_enough() -> None:
+    config = ProviderConfig.from_env(ENV)
+    assert config.app_id == 1234567890
+    assert config.server_secret.get_secret_value() == SECRET
+    assert config.endpoint == "https://rtc-api.zego.im"
+    assert config.is_test is False
+    assert config.effective_rate_limit == 10
+
+
+def test_stack_config_wins_over_the_environment() -> None:
+    stack = {"zego:appId": "42", "zego:isTest": "true", "zego:endpoint": "http://127.0.0.1:8080/"}
+    config = ProviderConfig.from_sources(stack, ENV)
+    assert config.app_id == 42
+    assert config.is_test is True
+    assert config.endpoint == "http://127.0.0.1:8080"
+    assert config.effective_rate_limit == 5
+    assert config.server_secret.get_secret_value() == SECRET
+
+
+def test_rate_limit_can_be_set() -> None:
+    assert ProviderConfig.from_env({**ENV, "ZEGO_RATE_LIMIT": "2.5"}).effective_rate_limit == 2.5
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ZEGO_SERVER_SECRET": SECRET}, "zego:appId (or ZEGO_APP_ID) is required"),
+        ({"ZEGO_APP_ID": "1"}, "zego:serverSecret (or ZEGO_SERVER_SECRET) is required"),
+        ({**ENV, "ZEGO_APP_ID": "abc"}, "ZEGO_APP_ID"),
+        ({**ENV, "ZEGO_APP_ID": "0"}, "ZEGO_APP_ID"),
+        ({**ENV, "ZEGO_APP_ID": str(2**32)}, "ZEGO_APP_ID"),
+        ({**ENV, "ZEGO_SERVER_SECRET": " padded "}, "ZEGO_SERVER_SECRET"),
+        ({**ENV, "ZEGO_IS_TEST": "maybe"}, "ZEGO_IS_TEST"),
+        ({**ENV, "ZEGO_RATE_LIMIT": "-1"}, "ZEGO_RATE_LIMIT"),
+        ({**ENV, "ZEGO_API_ENDPOINT": "http://rtc-api.zego.im"}, "plain http:// is only allowed for loopback"),
+        ({**ENV, "ZEGO_API_ENDPOINT": "ftp://127.0.0.1"}, "ZEGO_API_ENDPOINT"),
+        ({**ENV, "ZEGO_API_ENDPOINT": "https://h/?x=1"}, "ZEGO_API_ENDPOINT"),
+    ],
+)
+def test_bad_settings_are_named_in_one_config_error(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ZegoConfigError) as caught:
+        ProviderConfig.from_env(env)
+    assert named in str(caught.value)
+
+
+def test_loopback_http_is_allowed_for_the_emulator() -> None:
+    for endpoint in ("http://127.0.0.1:1", "http://localhost:2", "http://[::1]:3", "http://127.5.0.9"):
+        assert ProviderConfig.from_env({**ENV, "ZEGO_API_ENDPOINT": endpoint}).endpoint == endpoint
+
+
+def test_the_secret_never_appears_in_errors_or_reprs() -> None:
+    with pytest.raises(ZegoConfigError) as caught:
+        ProviderConfig.from_env({**ENV, "ZEGO_SERVER_SECRET": f" {SECRET} ", "ZEGO_APP_ID": "x"})
+    assert SECRET not in str(caught.value)
+    config = ProviderConfig.from_env(ENV)
+    assert SECRET not in repr(config) and SECRET not in str(config)
+    assert SECRET not in config.model_dump_json()

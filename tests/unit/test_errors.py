@@ -1,0 +1,62 @@
+"""One table maps every documented ZEGO code to a meaning, an exception class and retryability."""
+
+from __future__ import annotations
+
+import pytest
+
+from zego_provider.errors import (
+    RETURN_CODES,
+    ZegoApiError,
+    ZegoAuthenticationError,
+    ZegoInvalidInputError,
+    ZegoRateLimitError,
+    ZegoServerError,
+    ZegoUnknownCodeError,
+    error_for,
+    is_retryable,
+)
+
+DOCUMENTED = {
+    ZegoServerError: [5000, 5001, 5002, 5006, 30003, 1, 100000015],
+    ZegoRateLimitError: [5007, 30002, 7],
+    ZegoAuthenticationError: [5003, 30005, 3, 100000001, 100000004, 100000005, 100000010, 100000011, 100000017],
+    ZegoInvalidInputError: [
+        5004, 5005, 30004, 30009, 2, 100000002, 100000003, 100000006, 100000007,
+        100000008, 100000009, 100000013, 100000014, 100000016,
+    ],
+}  # fmt: skip
+
+
+def test_the_table_holds_every_documented_code_once() -> None:
+    documented = [code for codes in DOCUMENTED.values() for code in codes]
+    assert sorted(documented) == sorted(RETURN_CODES)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"), [(code, kind) for kind, codes in DOCUMENTED.items() for code in codes]
+)
+def test_each_code_maps_to_its_kind(code: int, kind: type[ZegoApiError]) -> None:
+    error = error_for("ClearCDNTransferRule", code, "msg", "rid-1")
+    assert type(error) is kind
+    assert error.code == code
+    assert is_retryable(code) is (kind in (ZegoServerError, ZegoRateLimitError))
+
+
+def test_only_internal_busy_and_rate_limit_codes_are_retried() -> None:
+    retried = sorted(code for code in RETURN_CODES if is_retryable(code))
+    assert retried == sorted([5000, 5001, 5002, 5006, 30003, 1, 100000015, 5007, 30002, 7])
+
+
+def test_an_unknown_code_is_reported_and_not_retried() -> None:
+    error = error_for("CreatCDNTransferRule", 424242, "new", "rid-9")
+    assert isinstance(error, ZegoUnknownCodeError)
+    assert not error.retryable
+    assert "424242" in str(error)
+
+
+def test_error_text_names_action_code_meaning_message_and_request_id() -> None:
+    error = error_for("DeleteCDNTransferRule", 5004, "bad cdn", "4741109603321226039")
+    text = str(error)
+    for part in ("DeleteCDNTransferRule", "5004", "invalid CDN address", "bad cdn", "4741109603321226039"):
+        assert part in text
+    assert (error.action, error.message, error.request_id) == ("DeleteCDNTransferRule", "bad cdn", "4741109603321226039")

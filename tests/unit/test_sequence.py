@@ -1,0 +1,76 @@
+"""Sequence numbers strictly increase per stream, across threads and within one millisecond."""
+
+from __future__ import annotations
+
+import threading
+
+from zego_provider.sequence import SequenceGenerator
+
+
+def test_sequence_follows_the_millisecond_clock() -> None:
+    now = [1_617_249_600_003]
+    sequences = SequenceGenerator(clock_ms=lambda: now[0])
+    assert sequences.next("rtc01") == 1_617_249_600_003
+    now[0] += 5
+    assert sequences.next("rtc01") == 1_617_249_600_008
+
+
+def test_two_calls_in_one_millisecond_still_increase() -> None:
+    sequences = SequenceGenerator(clock_ms=lambda: 1000)
+    assert [sequences.next("s") for _ in range(3)] == [1000, 1001, 1002]
+
+
+def test_a_clock_stepping_back_never_lowers_the_sequence() -> None:
+    readings = iter([5000, 4000, 4001])
+    sequences = SequenceGenerator(clock_ms=lambda: next(readings))
+    assert [sequences.next("s") for _ in range(3)] == [5000, 5001, 5002]
+
+
+def test_streams_have_independent_sequences() -> None:
+    sequences = SequenceGenerator(clock_ms=lambda: 7)
+    assert sequences.next("a") == 7
+    assert sequences.next("b") == 7
+
+
+def test_sixteen_threads_get_3200_distinct_values_in_issue_order() -> None:
+    # A frozen clock makes every call collide on one millisecond: only the generator's own
+    # ordering can keep them apart, so the values must be exactly 1000..4199 with no gaps.
+    sequences = SequenceGenerator(clock_ms=lambda: 1000)
+    per_thread: list[list[int]] = [[] for _ in range(16)]
+    start = threading.Barrier(16)
+
+    def work(index: int) -> None:
+        start.wait(timeout=10)
+        for _ in range(200):
+            per_thread[index].append(sequences.next("one-stream"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    everything = [value for values in per_thread for value in values]
+    assert len(everything) == 3200
+    assert sorted(everything) == list(range(1000, 4200))
+    for values in per_thread:
+        assert values == sorted(values) and len(set(values)) == len(values)
+
+
+def test_real_clock_sequences_increase_across_threads() -> None:
+    sequences = SequenceGenerator()
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(200):
+            value = sequences.next("s")
+            with lock:
+                seen.append(value)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(set(seen)) == 3200

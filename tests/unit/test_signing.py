@@ -1,0 +1,79 @@
+"""Signature version 2.0 and the public parameters every request carries."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from zego_provider import ZegoSignatureAuth, sign
+from zego_provider.signing import new_nonce
+
+
+def test_signature_matches_the_published_test_vector() -> None:
+    signature = sign(1234567890, "fc1b58ab1df9a0c2", "0123456789abcdef0123456789abcdef", 1617249600)
+    assert signature == "1b5c32e76798c29c06b094d34ab02ca3"
+
+
+@given(
+    app_id=st.integers(min_value=1, max_value=2**32 - 1),
+    nonce=st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
+    secret=st.text(min_size=1, max_size=64),
+    timestamp=st.integers(min_value=0, max_value=2**40),
+)
+def test_signature_verifies_for_any_inputs(app_id: int, nonce: str, secret: str, timestamp: int) -> None:
+    expected = hashlib.md5(f"{app_id}{nonce}{secret}{timestamp}".encode()).hexdigest()
+    signature = sign(app_id, nonce, secret, timestamp)
+    assert signature == expected
+    assert re.fullmatch(r"[0-9a-f]{32}", signature)
+
+
+def test_nonce_is_16_hex_characters_and_new_each_time() -> None:
+    nonces = {new_nonce() for _ in range(200)}
+    assert len(nonces) == 200
+    assert all(re.fullmatch(r"[0-9a-f]{16}", nonce) for nonce in nonces)
+
+
+def _signed_params(auth: ZegoSignatureAuth, url: str = "https://rtc-api.zego.im/?Action=X") -> dict[str, str]:
+    prepared = requests.Request("GET", url, auth=auth).prepare()
+    return {key: values[0] for key, values in parse_qs(urlsplit(prepared.url).query).items()}
+
+
+@given(
+    app_id=st.integers(min_value=1, max_value=2**32 - 1),
+    secret=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40),
+    now=st.floats(min_value=0, max_value=4e9),
+)
+def test_auth_adds_public_parameters_whose_signature_verifies(app_id: int, secret: str, now: float) -> None:
+    auth = ZegoSignatureAuth(app_id, SecretStr(secret), is_test=True, clock=lambda: now)
+    params = _signed_params(auth)
+    assert params["AppId"] == str(app_id)
+    assert params["Timestamp"] == str(int(now))
+    assert params["SignatureVersion"] == "2.0"
+    assert params["IsTest"] == "true"
+    assert params["Action"] == "X"
+    assert params["Signature"] == sign(app_id, params["SignatureNonce"], secret, int(now))
+
+
+def test_the_secret_itself_is_never_sent() -> None:
+    secret = "0123456789abcdef0123456789abcdef"
+    prepared = requests.Request("GET", "https://h/", auth=ZegoSignatureAuth(7, SecretStr(secret))).prepare()
+    assert secret not in (prepared.url or "")
+
+
+def test_each_prepared_request_gets_a_fresh_nonce_and_signature() -> None:
+    auth = ZegoSignatureAuth(1, SecretStr("s"), clock=lambda: 1000.0)
+    first, second = _signed_params(auth), _signed_params(auth)
+    assert first["SignatureNonce"] != second["SignatureNonce"]
+    assert first["Signature"] != second["Signature"]
+
+
+def test_auth_repr_never_shows_the_secret() -> None:
+    auth = ZegoSignatureAuth(1, SecretStr("very-secret-value"))
+    assert "very-secret-value" not in repr(auth)
+    assert "very-secret-value" not in repr(vars(auth))

@@ -1,0 +1,48 @@
+"""zego-pulumi-provider: ZEGOCLOUD CDN relay rules per live stream, managed by Pulumi."""
+
+from .client import ZegoClient
+from .config import ProviderConfig
+from .errors import (
+    ZegoApiError,
+    ZegoAuthenticationError,
+    ZegoConfigError,
+    ZegoError,
+    ZegoInvalidInputError,
+    ZegoRateLimitError,
+    ZegoServerError,
+    ZegoTransportError,
+    ZegoUnknownCodeError,
+)
+from .models import ZegoResponse
+from .signing import ZegoSignatureAuth, sign
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CdnTransferRuleSet",
+    "CdnTransferRuleSetArgs",
+    "ProviderConfig",
+    "ZegoApiError",
+    "ZegoAuthenticationError",
+    "ZegoClient",
+    "ZegoConfigError",
+    "ZegoError",
+    "ZegoInvalidInputError",
+    "ZegoRateLimitError",
+    "ZegoResponse",
+    "ZegoServerError",
+    "ZegoSignatureAuth",
+    "ZegoTransportError",
+    "ZegoUnknownCodeError",
+    "__version__",
+    "sign",
+]
+
+
+def __getattr__(name: str) -> object:
+    """Import the Pulumi resource lazily: the client and `zego-cdn` need no Pulumi runtime."""
+    if name in ("CdnTransferRuleSet", "CdnTransferRuleSetArgs"):
+        from . import resource
+
+        return getattr(resource, name)
+    raise AttributeError(name)

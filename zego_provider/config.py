@@ -1,0 +1,131 @@
+"""Settings: AppId, ServerSecret, endpoint, IsTest and rate limit, from stack config or environment.
+
+One pydantic model validates them wherever they come from (Pulumi config in the provider
+process, the environment for `zego-cdn` and `ZegoClient.from_env()`). The secret is a
+`SecretStr`, and validation errors are rewritten without input values, so the secret never
+reaches a log line or an error text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import ZegoConfigError
+
+DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
+DEFAULT_RATE_LIMIT = 10.0
+DEFAULT_TEST_RATE_LIMIT = 5.0
+MAX_APP_ID = 2**32 - 1
+
+
+class Setting(NamedTuple):
+    field: str
+    pulumi_key: str
+    env_var: str
+
+
+SETTINGS = (
+    Setting("app_id", "zego:appId", "ZEGO_APP_ID"),
+    Setting("server_secret", "zego:serverSecret", "ZEGO_SERVER_SECRET"),
+    Setting("endpoint", "zego:endpoint", "ZEGO_API_ENDPOINT"),
+    Setting("is_test", "zego:isTest", "ZEGO_IS_TEST"),
+    Setting("rate_limit", "zego:rateLimit", "ZEGO_RATE_LIMIT"),
+)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ProviderConfig(BaseModel):
+    """Validated ZEGO settings; `rate_limit` None means ZEGO's own limit for the environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    app_id: int = Field(ge=1, le=MAX_APP_ID)
+    server_secret: SecretStr
+    endpoint: str = DEFAULT_ENDPOINT
+    is_test: bool = False
+    rate_limit: float | None = Field(default=None, gt=0, le=1000)
+
+    @field_validator("server_secret")
+    @classmethod
+    def _secret_not_blank(cls, secret: SecretStr) -> SecretStr:
+        value = secret.get_secret_value()
+        if not value or value != value.strip():
+            raise ValueError("must be non-empty, without surrounding whitespace")
+        return secret
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https_or_loopback(cls, endpoint: str) -> str:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// URL with a host")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError("plain http:// is only allowed for loopback hosts (the emulator); use https://")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query string or fragment")
+        return endpoint.rstrip("/")
+
+    @property
+    def effective_rate_limit(self) -> float:
+        if self.rate_limit is not None:
+            return self.rate_limit
+        return DEFAULT_TEST_RATE_LIMIT if self.is_test else DEFAULT_RATE_LIMIT
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], *, source: Callable[[Setting], str]) -> ProviderConfig:
+        """Validate, turning pydantic's errors into one ZegoConfigError naming each setting."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            by_field = {setting.field: setting for setting in SETTINGS}
+            problems = []
+            for problem in error.errors():
+                field = str(problem["loc"][0]) if problem["loc"] else ""
+                name = source(by_field[field]) if field in by_field else field
+                reason = "is required" if problem["type"] == "missing" else problem["msg"]
+                problems.append(f"{name} {reason}")
+            raise ZegoConfigError("ZEGO settings: " + "; ".join(problems)) from None
+
+    @classmethod
+    def from_sources(
+        cls,
+        stack: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ProviderConfig:
+        """Stack config (keys like `zego:appId`) wins over the environment (ZEGO_*)."""
+        stack = stack or {}
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        for setting in SETTINGS:
+            if stack.get(setting.pulumi_key) not in (None, ""):
+                values[setting.field] = stack[setting.pulumi_key]
+                origin[setting.field] = setting.pulumi_key
+            elif env.get(setting.env_var) not in (None, ""):
+                values[setting.field] = env[setting.env_var]
+                origin[setting.field] = setting.env_var
+
+        def describe(setting: Setting) -> str:
+            return origin.get(setting.field, f"{setting.pulumi_key} (or {setting.env_var})")
+
+        return cls.from_values(values, source=describe)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderConfig:
+        return cls.from_sources({}, env)

@@ -1,0 +1,159 @@
+"""ZEGO return codes: one table maps each code to its meaning, exception class and retryability.
+
+Nothing else in the package knows a code by number: the client asks `error_for()` and
+`is_retryable()`, the emulator answers with `meaning_of()`. A code missing from the table
+becomes a `ZegoUnknownCodeError` and is not retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ZegoError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ZegoConfigError(ZegoError, ValueError):
+    """A missing or malformed setting (AppId, ServerSecret, endpoint...), found before any request."""
+
+
+class ZegoApiError(ZegoError):
+    """ZEGO refused or could not complete a call. Names the action, code, meaning and RequestId."""
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        action: str,
+        code: int | None,
+        message: str,
+        request_id: str | None,
+        *,
+        meaning: str = "",
+        fix: str = "",
+    ) -> None:
+        self.action = action
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.meaning = meaning
+        self.fix = fix
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        code = f"code {self.code}" if self.code is not None else "no ZEGO code"
+        meaning = f" ({self.meaning})" if self.meaning else ""
+        fix = f"; {self.fix}" if self.fix else ""
+        return (
+            f"ZEGO {self.action} failed: {code}{meaning}: {self.message or 'no message'}"
+            f" [RequestId {self.request_id or 'none'}]{fix}"
+        )
+
+
+class ZegoAuthenticationError(ZegoApiError):
+    """The AppId or ServerSecret is wrong, or the app may not use this service."""
+
+
+class ZegoRateLimitError(ZegoApiError):
+    """ZEGO's per-AppId call frequency limit was hit."""
+
+    retryable = True
+
+
+class ZegoInvalidInputError(ZegoApiError):
+    """ZEGO rejected a parameter (stream id, CDN URL, IsTest...); retrying cannot help."""
+
+
+class ZegoServerError(ZegoApiError):
+    """ZEGO failed internally or was busy; worth retrying a bounded number of times."""
+
+    retryable = True
+
+
+class ZegoTransportError(ZegoServerError):
+    """No usable answer: timeout, dropped connection, HTTP 5xx or a body that is not ZEGO JSON."""
+
+
+class ZegoUnknownCodeError(ZegoApiError):
+    """A code this package does not know; reported as is and never retried."""
+
+
+@dataclass(frozen=True)
+class ReturnCode:
+    meaning: str
+    error: type[ZegoApiError]
+    fix: str
+
+    @property
+    def retryable(self) -> bool:
+        return self.error.retryable
+
+
+_CHECK_CREDENTIALS = "check zego:appId and zego:serverSecret"
+_RETRY_LATER = "retried with backoff; if it persists, contact ZEGO support with the RequestId"
+_SLOW_DOWN = "retried with backoff; lower zego:rateLimit if several runners share the AppId"
+_REPORT = "fix the request; contact ZEGO support with the RequestId if it looks right"
+
+RETURN_CODES: Mapping[int, ReturnCode] = {
+    # Codes listed for the CDN transfer actions.
+    5000: ReturnCode("internal error", ZegoServerError, _RETRY_LATER),
+    5001: ReturnCode("internal error", ZegoServerError, _RETRY_LATER),
+    5002: ReturnCode("internal error", ZegoServerError, _RETRY_LATER),
+    5006: ReturnCode("internal error", ZegoServerError, _RETRY_LATER),
+    30003: ReturnCode("internal error", ZegoServerError, _RETRY_LATER),
+    5003: ReturnCode("authentication failed", ZegoAuthenticationError, _CHECK_CREDENTIALS),
+    5004: ReturnCode("invalid CDN address", ZegoInvalidInputError, "check the CDN URL (rtmp://host/...)"),
+    5005: ReturnCode("invalid request", ZegoInvalidInputError, _REPORT),
+    5007: ReturnCode("call frequency too high", ZegoRateLimitError, _SLOW_DOWN),
+    30002: ReturnCode("call frequency too high", ZegoRateLimitError, _SLOW_DOWN),
+    30004: ReturnCode("wrong IsTest parameter", ZegoInvalidInputError, "check zego:isTest"),
+    30005: ReturnCode("invalid AppId", ZegoAuthenticationError, _CHECK_CREDENTIALS),
+    30009: ReturnCode("invalid StreamId", ZegoInvalidInputError, "check the stream id's characters"),
+    # Common gateway codes, any action.
+    1: ReturnCode("failed, server busy", ZegoServerError, _RETRY_LATER),
+    2: ReturnCode("wrong input parameter", ZegoInvalidInputError, _REPORT),
+    3: ReturnCode("verification failed", ZegoAuthenticationError, _CHECK_CREDENTIALS),
+    7: ReturnCode("over the per-second rate limit", ZegoRateLimitError, _SLOW_DOWN),
+    100000001: ReturnCode("AppId format wrong", ZegoAuthenticationError, _CHECK_CREDENTIALS),
+    100000002: ReturnCode("Timestamp missing", ZegoInvalidInputError, _REPORT),
+    100000003: ReturnCode("Timestamp malformed", ZegoInvalidInputError, _REPORT),
+    100000004: ReturnCode(
+        "signature expired", ZegoAuthenticationError, "the machine clock is off by over 10 minutes: sync it (NTP)"
+    ),
+    100000005: ReturnCode("signature wrong", ZegoAuthenticationError, _CHECK_CREDENTIALS),
+    100000006: ReturnCode("Action missing", ZegoInvalidInputError, _REPORT),
+    100000007: ReturnCode("Action unsupported", ZegoInvalidInputError, _REPORT),
+    100000008: ReturnCode("SignatureNonce missing", ZegoInvalidInputError, _REPORT),
+    100000009: ReturnCode("Signature missing", ZegoInvalidInputError, _REPORT),
+    100000010: ReturnCode("could not get ServerSecret", ZegoAuthenticationError, _CHECK_CREDENTIALS),
+    100000011: ReturnCode("could not get app configuration", ZegoAuthenticationError, "check zego:appId"),
+    100000013: ReturnCode("SignatureVersion missing", ZegoInvalidInputError, _REPORT),
+    100000014: ReturnCode("SignatureVersion unsupported", ZegoInvalidInputError, _REPORT),
+    100000015: ReturnCode("gateway internal error", ZegoServerError, _RETRY_LATER),
+    100000016: ReturnCode("app has no production environment", ZegoInvalidInputError, "set zego:isTest=true"),
+    100000017: ReturnCode(
+        "app has not enabled this service", ZegoAuthenticationError, "enable CDN relay for the app in the ZEGO console"
+    ),
+}
+
+SUCCESS = 0
+
+
+def meaning_of(code: int) -> str:
+    entry = RETURN_CODES.get(code)
+    return entry.meaning if entry else "unknown code"
+
+
+def is_retryable(code: int) -> bool:
+    entry = RETURN_CODES.get(code)
+    return entry.retryable if entry else False
+
+
+def error_for(action: str, code: int, message: str, request_id: str | None) -> ZegoApiError:
+    """The exception for a non-zero ZEGO code, carrying everything support will ask for."""
+    entry = RETURN_CODES.get(code)
+    if entry is None:
+        return ZegoUnknownCodeError(action, code, message, request_id, meaning="unknown code")
+    return entry.error(action, code, message, request_id, meaning=entry.meaning, fix=entry.fix)

@@ -1,0 +1,116 @@
+"""Declared shapes: the rule-set inputs a Pulumi program gives, and ZEGO's reply envelope.
+
+One model validates the resource inputs in `check` and types them everywhere after, so a
+bad stream id or URL is reported against its property before any request is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
+
+MAX_STREAM_ID_LENGTH = 256
+MAX_CDN_URL_LENGTH = 2048
+MAX_CDN_URLS = 20
+"""Our own sanity bound per stream (ZEGO documents none); raise it if your plan allows more."""
+
+# Letters, digits and the symbols ZEGO lists for stream names; nothing else (no whitespace).
+_STREAM_ID_PATTERN = r"^[A-Za-z0-9~!@#$%^&*()_+=\-`;',.<>/\\]+$"
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def test_stream_prefix(app_id: int) -> str:
+    """ZEGO's test environment only accepts stream ids that start with this."""
+    return f"zegotest-{app_id}-"
+
+
+def _check_rtmp_url(url: str) -> str:
+    if _CONTROL_OR_SPACE.search(url):
+        raise ValueError("must not contain whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise ValueError(f"is not a well-formed URL ({error})") from None
+    if parts.scheme != "rtmp":
+        raise ValueError(f"must be an RTMP URL starting with rtmp://, got scheme {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise ValueError("has no host")
+    if port == 0:
+        raise ValueError("has port 0")
+    if parts.path.strip("/") == "":
+        raise ValueError("has no path: an RTMP URL names the application and stream, rtmp://host/app/key")
+    return url
+
+
+StreamId = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=MAX_STREAM_ID_LENGTH, pattern=_STREAM_ID_PATTERN),
+]
+CdnUrl = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CDN_URL_LENGTH), AfterValidator(_check_rtmp_url)]
+
+
+def _unique_sorted(urls: list[str]) -> list[str]:
+    duplicates = sorted({url for url in urls if urls.count(url) > 1})
+    if duplicates:
+        raise ValueError(f"lists {len(duplicates)} URL(s) more than once")
+    return sorted(urls)
+
+
+CdnUrls = Annotated[list[CdnUrl], Field(max_length=MAX_CDN_URLS), AfterValidator(_unique_sorted)]
+
+
+class RuleSetInputs(BaseModel):
+    """The inputs of one CdnTransferRuleSet, normalized (URLs sorted) so order never causes a diff.
+
+    Validate with `context={"app_id": ..., "is_test": ...}` to enforce the test-environment
+    stream prefix; without that context the prefix is not checked.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream_id: StreamId
+    cdn_urls: CdnUrls = Field(default_factory=list)
+    stop_relays_on_delete: StrictBool = True
+
+    @field_validator("stream_id")
+    @classmethod
+    def _test_environment_prefix(cls, stream_id: str, info: ValidationInfo) -> str:
+        context = info.context or {}
+        if context.get("is_test"):
+            prefix = test_stream_prefix(context["app_id"])
+            if not stream_id.startswith(prefix):
+                raise ValueError(f"must start with {prefix!r} when zego:isTest is true")
+        return stream_id
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class ZegoResponse(BaseModel):
+    """ZEGO's JSON reply: Code 0 is success, RequestId is what support asks for."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    code: int = Field(alias="Code")
+    message: str = Field(default="", alias="Message")
+    request_id: Annotated[str | None, BeforeValidator(_as_text)] = Field(default=None, alias="RequestId")
+    data: Any = Field(default=None, alias="Data")
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0

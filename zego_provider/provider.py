@@ -1,0 +1,239 @@
+"""The Pulumi dynamic ResourceProvider behind CdnTransferRuleSet.
+
+It turns the lifecycle of a rule set (check, diff, create, update, delete, read) into
+ZegoClient calls. It knows nothing of URLs or signatures. It holds no state when it is
+pickled into the Pulumi state: credentials are read in `configure`, inside the provider
+process, so the serialized provider is a small reference to this class.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pydantic import ValidationError
+
+from .client import ZegoClient
+from .config import SETTINGS, ProviderConfig
+from .errors import ZegoApiError, ZegoServerError
+from .models import RuleSetInputs
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""How the engine marks a value not known yet (an Output during preview)."""
+
+ABSENT_RULE_CODES: frozenset[int] = frozenset()
+"""Codes that mean "nothing there" on Delete or Clear, and so count as success when tearing down.
+
+ZEGO documents none: its service (and the emulator, by default) answers 0 for a URL already
+gone or a stream already cleared. If the real service turns out to answer an error code for
+those cases, this is the one place to add it.
+"""
+
+_clients: dict[ProviderConfig, ZegoClient] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(config: ProviderConfig) -> ZegoClient:
+    """One client per AppId, endpoint and environment in the process, so that Pulumi's parallel
+    operations share one connection pool, one rate limiter and one sequence per stream."""
+    with _clients_lock:
+        client = _clients.get(config)
+        if client is None:
+            client = _clients[config] = ZegoClient.from_config(config)
+        return client
+
+
+def _is_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, list | tuple):
+        return any(_is_unknown(item) for item in value)
+    if isinstance(value, dict):
+        return any(_is_unknown(item) for item in value.values())
+    return False
+
+
+def _property_path(loc: tuple[int | str, ...]) -> str:
+    path = str(loc[0]) if loc else ""
+    for part in loc[1:]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _resource_id(app_id: int, stream_id: str) -> str:
+    return f"{app_id}:{stream_id}"
+
+
+def _stream_id_of(resource_id: str) -> str:
+    return resource_id.split(":", 1)[1] if ":" in resource_id else resource_id
+
+
+class CdnTransferRuleSetProvider(ResourceProvider):
+    """Owns every CDN relay rule of one stream."""
+
+    serialize_as_secret_always = False  # it captures no secret, so the state can show it
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._config: ProviderConfig | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Whatever configure() loaded stays in this process: never pickle settings into state.
+        return {}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self._config = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in SETTINGS}
+        self._config = ProviderConfig.from_sources(stack, os.environ)
+
+    @property
+    def config(self) -> ProviderConfig:
+        if self._config is None:
+            # Not configured by the engine (e.g. called directly): the environment is all we have.
+            self._config = ProviderConfig.from_env()
+        return self._config
+
+    def _client(self) -> ZegoClient:
+        return shared_client(self.config)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate every input before any call; unknown (preview) values are checked later."""
+        inputs = {key: value for key, value in news.items() if not key.startswith("__")}
+        unknown = {key for key, value in inputs.items() if _is_unknown(value)}
+        known = {key: value for key, value in inputs.items() if key not in unknown}
+        context = {"app_id": self.config.app_id, "is_test": self.config.is_test}
+        try:
+            model = RuleSetInputs.model_validate(known, context=context)
+        except ValidationError as error:
+            failures = [
+                CheckFailure(_property_path(problem["loc"]), problem["msg"])
+                for problem in error.errors(include_input=False, include_url=False)
+                if not (problem["type"] == "missing" and problem["loc"][0] in unknown)
+            ]
+            return CheckResult(inputs, failures)
+        normalized = model.model_dump()
+        normalized.update({key: inputs[key] for key in unknown})
+        return CheckResult(normalized, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A new stream id replaces; a different set of URLs updates in place; order is no change."""
+        replaces = ["stream_id"] if olds.get("stream_id") != news.get("stream_id") else []
+        changed = replaces + [
+            key
+            for key in ("cdn_urls", "stop_relays_on_delete")
+            if _is_unknown(news.get(key)) or _comparable(olds.get(key)) != _comparable(news.get(key))
+        ]
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self._inputs(props)
+        self._create_all(inputs.stream_id, inputs.cdn_urls)
+        return CreateResult(_resource_id(self.config.app_id, inputs.stream_id), inputs.model_dump())
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Remove first, then add with rollback: a failure at any point leaves ZEGO with no rule
+        that the recorded (old) state does not list."""
+        inputs = self._inputs(news)
+        old_urls = set(olds.get("cdn_urls") or [])
+        new_urls = set(inputs.cdn_urls)
+        self._delete_all(inputs.stream_id, sorted(old_urls - new_urls))
+        self._create_all(inputs.stream_id, sorted(new_urls - old_urls))
+        return UpdateResult(inputs.model_dump())
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Stop each relay (unless told not to), then always clear what is still scheduled."""
+        stream_id = props.get("stream_id") or _stream_id_of(_id)
+        client = self._client()
+        if props.get("stop_relays_on_delete", True):
+            self._delete_all(stream_id, list(props.get("cdn_urls") or []))
+        with _absent_counts_as_done():
+            client.clear_cdn_transfer_rule(stream_id)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """ZEGO has no call that lists a stream's rules: refresh keeps what the state records."""
+        outs = {key: value for key, value in props.items() if not key.startswith("__")}
+        outs.setdefault("stream_id", _stream_id_of(id_))
+        outs.setdefault("cdn_urls", [])
+        outs.setdefault("stop_relays_on_delete", True)
+        return ReadResult(id_, outs)
+
+    def _inputs(self, props: Mapping[str, Any]) -> RuleSetInputs:
+        known = {key: value for key, value in props.items() if not key.startswith("__")}
+        try:
+            return RuleSetInputs.model_validate(
+                known, context={"app_id": self.config.app_id, "is_test": self.config.is_test}
+            )
+        except ValidationError as error:
+            # check() refuses these before any call; reaching here means the state was edited by hand.
+            raise ValueError(f"invalid CdnTransferRuleSet inputs: {error}") from None
+
+    def _create_all(self, stream_id: str, urls: Iterable[str]) -> None:
+        """Create each rule; on a failure that retries could not fix, undo this call's rules."""
+        client = self._client()
+        created: list[str] = []
+        for url in urls:
+            try:
+                client.create_cdn_transfer_rule(stream_id, url)
+            except ZegoApiError as error:
+                # A server or transport failure may have created the rule anyway: undo it too.
+                undo = [*created, url] if isinstance(error, ZegoServerError) else created
+                self._roll_back(stream_id, undo, error)
+                raise
+            created.append(url)
+
+    def _roll_back(self, stream_id: str, urls: list[str], cause: ZegoApiError) -> None:
+        client = self._client()
+        left: list[str] = []
+        for url in reversed(urls):
+            try:
+                with _absent_counts_as_done():
+                    client.delete_cdn_transfer_rule(stream_id, url)
+            except ZegoApiError as error:
+                log.error("rollback of %s on %s failed: %s", url, stream_id, error)
+                left.append(url)
+        if left:
+            cause.add_note(
+                f"Rollback could not delete {len(left)} rule(s) of stream {stream_id!r}; "
+                f"remove them with `zego-cdn delete {stream_id} URL` (URLs kept out of this message)."
+            )
+        elif urls:
+            cause.add_note(f"Rolled back the {len(urls)} rule(s) this operation had created on {stream_id!r}.")
+
+    def _delete_all(self, stream_id: str, urls: Iterable[str]) -> None:
+        client = self._client()
+        for url in urls:
+            with _absent_counts_as_done():
+                client.delete_cdn_transfer_rule(stream_id, url)
+
+
+def _comparable(value: Any) -> Any:
+    return sorted(value) if isinstance(value, list) else value
+
+
+@contextmanager
+def _absent_counts_as_done() -> Iterator[None]:
+    """Tearing down something already gone is success: that is what makes delete re-runnable."""
+    try:
+        yield
+    except ZegoApiError as error:
+        if error.code not in ABSENT_RULE_CODES:
+            raise
+        log.info("nothing there, as wanted: %s", error)
