@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import SecretStr, ValidationError
@@ -19,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from .config import DEFAULT_ENDPOINT, ProviderConfig
+from .config import DEFAULT_ENDPOINT, ProviderConfig, is_loopback_host
 from .errors import (
     ZegoApiError,
     ZegoRateLimitError,
@@ -64,9 +65,11 @@ class ZegoClient:
         rate_limit: float | Literal["auto"] | None = "auto",
         backoff_factor: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """`rate_limit`: calls/s shared by every client of this AppId; "auto" is ZEGO's own
-        limit (10, or 5 with is_test); None turns the client-side limiter off."""
+        limit (10, or 5 with is_test); None turns the client-side limiter off. `clock` gives
+        the signature's Timestamp (seconds)."""
         config = ProviderConfig.from_values(
             {
                 "app_id": app_id,
@@ -96,8 +99,10 @@ class ZegoClient:
         self._bucket: TokenBucket | None = (
             None if rate_limit is None else shared_bucket(config.app_id, config.effective_rate_limit, is_test=is_test)
         )
-        self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test)
+        self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test, clock=clock)
         self._session = requests.Session()
+        # A proxy from the environment must not sit between the client and a local emulator.
+        self._session.trust_env = not is_loopback_host(urlsplit(config.endpoint).hostname)
         # Attempts are re-signed and re-sequenced by `_call`, so the adapter never resends.
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=32, max_retries=Retry(0, read=False))
         self._session.mount("https://", adapter)
@@ -166,15 +171,16 @@ class ZegoClient:
                 self._sleep(pause)
 
     def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        if self._bucket is not None:
-            self._bucket.acquire()
-        query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(_sequences.next(stream_id))}
-        try:
-            reply = self._session.get(self.endpoint + "/", params=query, auth=self._auth, timeout=self.timeout)
-        except requests.Timeout as error:
-            raise ZegoTransportError(action, None, f"timed out ({type(error).__name__})", None) from None
-        except requests.ConnectionError as error:
-            raise ZegoTransportError(action, None, f"connection failed ({type(error).__name__})", None) from None
+        with _sequences.ordered(stream_id) as sequence:
+            if self._bucket is not None:
+                self._bucket.acquire()
+            query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
+            try:
+                reply = self._session.get(self.endpoint + "/", params=query, auth=self._auth, timeout=self.timeout)
+            except requests.Timeout as error:
+                raise ZegoTransportError(action, None, f"timed out ({type(error).__name__})", None) from None
+            except requests.ConnectionError as error:
+                raise ZegoTransportError(action, None, f"connection failed ({type(error).__name__})", None) from None
         request_id = reply.headers.get("X-Request-Id")
         if reply.status_code >= 500:
             raise ZegoTransportError(action, None, f"HTTP {reply.status_code}", request_id)

@@ -142,6 +142,8 @@ SUCCESS = 0
 
 
 def meaning_of(code: int) -> str:
+    if code == SUCCESS:
+        return "ok"
     entry = RETURN_CODES.get(code)
     return entry.meaning if entry else "unknown code"
 

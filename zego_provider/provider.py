@@ -25,6 +25,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pydantic import ValidationError
 
 from .client import ZegoClient
@@ -35,7 +36,8 @@ from .models import RuleSetInputs
 log = logging.getLogger(__name__)
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the engine marks a value not known yet (an Output during preview)."""
+"""How the wire marks a value not known yet (an Output during preview); the SDK may hand it
+to `check` and `diff` as this string or as a `pulumi.output.Unknown`."""
 
 ABSENT_RULE_CODES: frozenset[int] = frozenset()
 """Codes that mean "nothing there" on Delete or Clear, and so count as success when tearing down.
@@ -60,6 +62,8 @@ def shared_client(config: ProviderConfig) -> ZegoClient:
 
 
 def _is_unknown(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, list | tuple):

@@ -48,10 +48,13 @@ _buckets_lock = threading.Lock()
 
 
 def shared_bucket(app_id: int, rate: float, *, is_test: bool = False) -> TokenBucket:
-    """The process-wide bucket of one AppId and environment; the first caller sets its rate."""
+    """The process-wide bucket of one AppId and environment. Clients asking different rates
+    share the strictest: the limit belongs to the AppId, not to a client."""
     key = (app_id, is_test)
     with _buckets_lock:
         bucket = _buckets.get(key)
         if bucket is None:
             bucket = _buckets[key] = TokenBucket(rate)
+        elif rate < bucket.rate:
+            bucket.rate = rate
         return bucket

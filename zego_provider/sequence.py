@@ -2,14 +2,17 @@
 
 ZEGO advises the millisecond clock; two calls in the same millisecond, or from several
 threads, still need distinct increasing values, so each stream remembers its last value
-and a lock makes "read clock, compare, store" one step.
+and a lock makes "read clock, compare, store" one step. Issuing in order is not enough when
+threads race to the server: `ordered()` also holds the stream's lock until the request using
+the value has been answered, so the server sees one stream's values in increasing order.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 def _millis() -> int:
@@ -23,9 +26,18 @@ class SequenceGenerator:
         self._clock_ms = clock_ms
         self._last: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._stream_locks: dict[str, threading.Lock] = {}
 
     def next(self, stream_id: str) -> int:
         with self._lock:
             value = max(self._clock_ms(), self._last.get(stream_id, 0) + 1)
             self._last[stream_id] = value
             return value
+
+    @contextmanager
+    def ordered(self, stream_id: str) -> Iterator[int]:
+        """The next value, with this stream's calls kept one at a time until the block ends."""
+        with self._lock:
+            stream_lock = self._stream_locks.setdefault(stream_id, threading.Lock())
+        with stream_lock:
+            yield self.next(stream_id)

@@ -58,8 +58,7 @@ def reply(code: int = 0, request_id: str = "4741109603321226039", message: str =
 
 def sent(mock: responses.RequestsMock) -> list[dict[str, str]]:
     return [
-        {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
-        for call in mock.calls
+        {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()} for call in mock.calls
     ]
 
 
@@ -106,9 +105,7 @@ def test_every_query_value_survives_encoding_exactly_once(
 
 
 @pytest.mark.parametrize("code", sorted(code for code in RETURN_CODES if is_retryable(code)))
-def test_retryable_codes_are_retried_until_ok(
-    client: ZegoClient, mocked: responses.RequestsMock, code: int
-) -> None:
+def test_retryable_codes_are_retried_until_ok(client: ZegoClient, mocked: responses.RequestsMock, code: int) -> None:
     mocked.get(URL, **reply(code, "r1"))
     mocked.get(URL, **reply(code, "r2"))
     mocked.get(URL, **reply(0, "r3"))
@@ -148,7 +145,9 @@ def test_rate_limited_twice_then_ok_waits_out_the_window(
     assert len(sleeps) == 2 and all(pause >= 1.0 for pause in sleeps)
 
 
-def test_backoff_grows_exponentially_with_jitter(client: ZegoClient, mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+def test_backoff_grows_exponentially_with_jitter(
+    client: ZegoClient, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     mocked.get(URL, **reply(5000))
     with pytest.raises(ZegoServerError):
         client.clear_cdn_transfer_rule("s")
@@ -159,18 +158,18 @@ def test_backoff_grows_exponentially_with_jitter(client: ZegoClient, mocked: res
 
 def test_retries_stop_when_attempts_run_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
     mocked.get(URL, **reply(5007, "rid-last"))
-    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_attempts=3, sleep=sleeps) as zego:
-        with pytest.raises(ZegoRateLimitError) as caught:
-            zego.clear_cdn_transfer_rule("s")
+    zego = ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_attempts=3, sleep=sleeps)
+    with zego, pytest.raises(ZegoRateLimitError) as caught:
+        zego.clear_cdn_transfer_rule("s")
     assert len(mocked.calls) == 3
     assert caught.value.request_id == "rid-last"
 
 
 def test_retries_stop_when_the_time_budget_runs_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
     mocked.get(URL, **reply(5007))
-    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_elapsed=0.5, sleep=sleeps) as zego:
-        with pytest.raises(ZegoRateLimitError):
-            zego.clear_cdn_transfer_rule("s")
+    zego = ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_elapsed=0.5, sleep=sleeps)
+    with zego, pytest.raises(ZegoRateLimitError):
+        zego.clear_cdn_transfer_rule("s")
     assert len(mocked.calls) == 1 and sleeps == []
 
 
@@ -207,7 +206,9 @@ def test_timeouts_and_dropped_connections_are_retried(
     assert len(mocked.calls) == 2
 
 
-def test_a_lasting_transport_failure_ends_in_a_transport_error(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+def test_a_lasting_transport_failure_ends_in_a_transport_error(
+    client: ZegoClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(URL, body=requests.ConnectionError("refused"))
     with pytest.raises(ZegoTransportError) as caught:
         client.clear_cdn_transfer_rule("s")
@@ -248,7 +249,12 @@ def test_clients_of_one_app_share_one_rate_limiter() -> None:
 
 
 def test_from_env_reads_the_documented_variables() -> None:
-    env = {"ZEGO_APP_ID": "77", "ZEGO_SERVER_SECRET": SECRET, "ZEGO_IS_TEST": "true", "ZEGO_API_ENDPOINT": "http://127.0.0.1:1"}
+    env = {
+        "ZEGO_APP_ID": "77",
+        "ZEGO_SERVER_SECRET": SECRET,
+        "ZEGO_IS_TEST": "true",
+        "ZEGO_API_ENDPOINT": "http://127.0.0.1:1",
+    }
     with ZegoClient.from_env(env) as zego:
         assert (zego.app_id, zego.is_test, zego.endpoint) == (77, True, "http://127.0.0.1:1")
         assert SECRET not in repr(zego)

@@ -32,9 +32,7 @@ def test_the_table_holds_every_documented_code_once() -> None:
     assert sorted(documented) == sorted(RETURN_CODES)
 
 
-@pytest.mark.parametrize(
-    ("code", "kind"), [(code, kind) for kind, codes in DOCUMENTED.items() for code in codes]
-)
+@pytest.mark.parametrize(("code", "kind"), [(code, kind) for kind, codes in DOCUMENTED.items() for code in codes])
 def test_each_code_maps_to_its_kind(code: int, kind: type[ZegoApiError]) -> None:
     error = error_for("ClearCDNTransferRule", code, "msg", "rid-1")
     assert type(error) is kind
@@ -59,4 +57,8 @@ def test_error_text_names_action_code_meaning_message_and_request_id() -> None:
     text = str(error)
     for part in ("DeleteCDNTransferRule", "5004", "invalid CDN address", "bad cdn", "4741109603321226039"):
         assert part in text
-    assert (error.action, error.message, error.request_id) == ("DeleteCDNTransferRule", "bad cdn", "4741109603321226039")
+    assert (error.action, error.message, error.request_id) == (
+        "DeleteCDNTransferRule",
+        "bad cdn",
+        "4741109603321226039",
+    )

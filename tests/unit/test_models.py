@@ -63,7 +63,11 @@ def test_too_many_urls_are_refused() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [{"stream_id": 5}, {"stream_id": "s", "cdn_urls": "rtmp://a/x/1"}, {"stream_id": "s", "stop_relays_on_delete": "no"}],
+    [
+        {"stream_id": 5},
+        {"stream_id": "s", "cdn_urls": "rtmp://a/x/1"},
+        {"stream_id": "s", "stop_relays_on_delete": "no"},
+    ],
 )
 def test_wrong_types_are_refused(data: dict[str, Any]) -> None:
     assert len(_problems(data)) >= 1
@@ -71,7 +75,9 @@ def test_wrong_types_are_refused(data: dict[str, Any]) -> None:
 
 def test_test_environment_requires_the_prefix() -> None:
     assert _problems({"stream_id": "plain"}, app_id=123456789, is_test=True) == [("stream_id",)]
-    ok = RuleSetInputs.model_validate({"stream_id": "zegotest-123456789-test"}, context={"app_id": 123456789, "is_test": True})
+    ok = RuleSetInputs.model_validate(
+        {"stream_id": "zegotest-123456789-test"}, context={"app_id": 123456789, "is_test": True}
+    )
     assert ok.stream_id == "zegotest-123456789-test"
 
 

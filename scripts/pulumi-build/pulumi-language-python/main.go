@@ -61,20 +61,16 @@ type host struct {
 
 func main() {
 	var tracing string
-	var logToStderr, logFlow bool
-	var verbose int
-	// Flags the engine may pass to any plugin (see resource/plugin/plugin.go in sdk/v3).
+	// The engine may also pass --logtostderr and -v=N (see resource/plugin/plugin.go
+	// in sdk/v3); the logging package registers those flags itself.
 	flag.StringVar(&tracing, "tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint")
-	flag.BoolVar(&logToStderr, "logtostderr", false, "Log to stderr")
-	flag.BoolVar(&logFlow, "logflow", false, "Flow log settings to child processes")
-	flag.IntVar(&verbose, "v", 0, "Log verbosity")
 	// Options older CLIs passed as flags; accepted and ignored (options now arrive in ProgramInfo).
 	for _, name := range []string{"root", "virtualenv", "toolchain", "typechecker"} {
 		flag.String(name, "", "ignored")
 	}
 	flag.Parse()
 
-	logging.InitLogging(logToStderr, verbose, logFlow)
+	logging.InitLogging(false, 0, false)
 	cmdutil.InitTracing("pulumi-language-python", "pulumi-language-python", tracing)
 
 	var engineAddress string
@@ -292,7 +288,11 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	args = append(args, program)
 	args = append(args, req.GetArgs()...)
 
-	config, err := json.Marshal(req.GetConfig())
+	configMap := req.GetConfig()
+	if configMap == nil {
+		configMap = map[string]string{} // "null" would break the runner
+	}
+	config, err := json.Marshal(configMap)
 	if err != nil {
 		return nil, fmt.Errorf("failed to serialize configuration: %w", err)
 	}
@@ -490,8 +490,6 @@ func (h *host) InstallDependencies(
 	if dir == "" {
 		dir = req.GetDirectory()
 	}
-	fmt.Fprintln(stdout, "Installing dependencies...")
-	fmt.Fprintln(stdout)
 	useTools := req.GetUseLanguageVersionTools()
 	if err := tc.EnsureVenv(ctx, dir, useTools, true, stdout, stderr); err != nil {
 		return err
@@ -504,8 +502,6 @@ func (h *host) InstallDependencies(
 			return err
 		}
 	}
-	fmt.Fprintln(stdout, "Finished installing dependencies")
-	fmt.Fprintln(stdout)
 	return closer.Close()
 }
 

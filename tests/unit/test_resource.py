@@ -1,0 +1,100 @@
+"""CdnTransferRuleSet in a Pulumi program, run under pulumi's mocks (no engine, no ZEGO)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pulumi
+import pytest
+
+from zego_provider import CdnTransferRuleSet, CdnTransferRuleSetArgs
+
+SECRET = "0123456789abcdef0123456789abcdef"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echoes inputs back as outputs and remembers what each resource was registered with."""
+
+    def __init__(self) -> None:
+        self.registered: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered[args.name] = (args.typ, dict(args.inputs))
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks() -> RecordingMocks:
+    recording = RecordingMocks()
+    pulumi.runtime.set_mocks(recording, project="zego", stack="test", preview=False)
+    return recording
+
+
+@pulumi.runtime.test
+def test_keyword_inputs_become_outputs(mocks: RecordingMocks) -> Any:
+    rules = CdnTransferRuleSet("main", stream_id="stream-1", cdn_urls=["rtmp://cdn.example.com/live/1"])
+
+    def verify(values: list[Any]) -> None:
+        stream_id, cdn_urls, stop = values
+        assert stream_id == "stream-1"
+        assert cdn_urls == ["rtmp://cdn.example.com/live/1"]
+        assert stop is True
+        typ, inputs = mocks.registered["main"]
+        assert typ == "pulumi-python:dynamic/zego:CdnTransferRuleSet"
+        assert set(inputs) == {"stream_id", "cdn_urls", "stop_relays_on_delete", "__provider"}
+
+    return pulumi.Output.all(rules.stream_id, rules.cdn_urls, rules.stop_relays_on_delete).apply(verify)
+
+
+@pulumi.runtime.test
+def test_args_object_and_empty_rule_set(mocks: RecordingMocks) -> Any:
+    rules = CdnTransferRuleSet("empty", CdnTransferRuleSetArgs(stream_id="quiet", stop_relays_on_delete=False))
+
+    def verify(values: list[Any]) -> None:
+        assert values == ["quiet", [], False]
+
+    return pulumi.Output.all(rules.stream_id, rules.cdn_urls, rules.stop_relays_on_delete).apply(verify)
+
+
+@pulumi.runtime.test
+def test_outputs_of_other_resources_are_accepted_as_inputs(mocks: RecordingMocks) -> Any:
+    upstream = CdnTransferRuleSet("upstream", stream_id="source", cdn_urls=[])
+    derived_id = upstream.stream_id.apply(lambda stream: f"{stream}-mirror")
+    derived_url = upstream.stream_id.apply(lambda stream: f"rtmp://cdn.example.com/live/{stream}")
+    rules = CdnTransferRuleSet("mirror", stream_id=derived_id, cdn_urls=[derived_url])
+
+    def verify(values: list[Any]) -> None:
+        assert values == ["source-mirror", ["rtmp://cdn.example.com/live/source"]]
+
+    return pulumi.Output.all(rules.stream_id, rules.cdn_urls).apply(verify)
+
+
+@pulumi.runtime.test
+def test_the_serialized_provider_is_small_and_holds_no_secret(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    monkeypatch.setenv("ZEGO_SERVER_SECRET", SECRET)
+    rules = CdnTransferRuleSet("sized", stream_id="s", cdn_urls=[])
+
+    def verify(_: Any) -> None:
+        blob = mocks.registered["sized"][1]["__provider"]
+        assert len(blob) < 1024
+        raw = base64.b64decode(blob)
+        assert SECRET.encode() not in raw
+        assert b"zego_provider.provider" in raw  # a reference to the installed class, not its code
+
+    return rules.stream_id.apply(verify)
+
+
+def test_stream_id_is_required() -> None:
+    with pytest.raises(TypeError, match="stream_id"):
+        CdnTransferRuleSet("nameless")
+
+
+def test_args_and_keywords_do_not_mix() -> None:
+    with pytest.raises(TypeError, match="not both"):
+        CdnTransferRuleSet("both", CdnTransferRuleSetArgs(stream_id="a"), stream_id="b")
