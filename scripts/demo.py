@@ -6,25 +6,27 @@ Exits non-zero if any step fails, and removes the stack, its state and the emula
 
 from __future__ import annotations
 
-import json
 import sys
 
-import requests
 from pulumi_local import REPO, LocalPulumi, PulumiError, emulator_process, scratch_dir
+
+from zego_provider.emulator import EmulatorAdmin
 
 APP_ID = 1234567890
 SERVER_SECRET = "demo-secret-not-a-real-credential"  # made up; the emulator accepts it
 STACK = "demo"
+STREAMS = ("main-stage", "side-stage", "green-room")  # as declared in examples/stream_environment
 
 
-def show_streams(title: str, emulator_url: str) -> dict[str, list[dict[str, str]]]:
-    streams: dict[str, list[dict[str, str]]] = requests.get(f"{emulator_url}/_emulator/streams", timeout=10).json()
+def show_streams(title: str, admin: EmulatorAdmin) -> int:
+    """Print the emulator's rules of each demo stream; return how many rules there are."""
     print(f"\n== {title}: the emulator's rules")
-    for stream_id, rules in sorted(streams.items()):
-        print(f"   {stream_id}: " + (", ".join(f"{r['cdn_url']} ({r['status']})" for r in rules) or "(none)"))
-    if not streams:
-        print("   (no stream has a rule)")
-    return streams
+    count = 0
+    for stream_id in STREAMS:
+        rules = admin.stream(stream_id)
+        count += len(rules)
+        print(f"   {stream_id}: " + (", ".join(f"{r['cdn_url']} ({r['status']})" for r in rules) or "empty"))
+    return count
 
 
 def step(title: str) -> None:
@@ -34,6 +36,7 @@ def step(title: str) -> None:
 def main() -> int:
     with scratch_dir("zego-demo-") as work, emulator_process(APP_ID, SERVER_SECRET) as url:
         print(f"emulator: {url}   state backend: file://{work}/state")
+        admin = EmulatorAdmin(url)
         pulumi = LocalPulumi(work, REPO)
         try:
             step("pulumi stack init + config (the secret is stored encrypted)")
@@ -44,20 +47,21 @@ def main() -> int:
             )
             step("pulumi up: three streams, one with no relay")
             print(pulumi.run("up", "--yes", "--skip-preview", "--stack", STACK).stdout)
-            show_streams("after up", url)
+            show_streams("after up", admin)
 
             step("pulumi up again with a backup CDN for the main stage: an in-place update")
             pulumi.run("config", "set", "backupCdnHost", "backup-push.example-cdn.net", "--stack", STACK)
             print(pulumi.run("up", "--yes", "--skip-preview", "--stack", STACK).stdout)
-            show_streams("after the update", url)
+            show_streams("after the update", admin)
 
             step("pulumi destroy: stop every relay, then ClearCDNTransferRule per stream")
             print(pulumi.run("destroy", "--yes", "--skip-preview", "--stack", STACK).stdout)
-            left = show_streams("after destroy", url)
-            if any(left.values()):
-                print("FAILED: rules remain after destroy:\n" + json.dumps(left, indent=2), file=sys.stderr)
+            left = show_streams("after destroy", admin)
+            cleared = {entry["params"]["StreamId"] for entry in admin.requests(action="ClearCDNTransferRule")}
+            if left or cleared != set(STREAMS):
+                print(f"FAILED: {left} rule(s) remain; cleared only {sorted(cleared)}", file=sys.stderr)
                 return 1
-            print("\nEvery stream is empty: no relay outlives the environment.")
+            print("\nEvery stream is empty and was cleared: no relay outlives the environment.")
             return 0
         except PulumiError as error:
             print(f"FAILED: {error}", file=sys.stderr)

@@ -49,6 +49,9 @@ class LocalPulumi:
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
             "PULUMI_SKIP_CONFIRMATIONS": "true",
             "NO_COLOR": "1",
+            # The language host and the dynamic provider run the python3 first on PATH: this one.
+            "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "VIRTUAL_ENV": sys.prefix,
             **(extra_env or {}),
         }
 
