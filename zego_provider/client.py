@@ -110,19 +110,24 @@ class ZegoClient:
 
     @classmethod
     def from_config(cls, config: ProviderConfig, **options: object) -> ZegoClient:
+        """`options` are constructor options and win over the config: e.g. `rate_limit=None`, or
+        `timeout=` over `config.timeout` (zego:timeout, the read timeout of one attempt)."""
         rate: float | Literal["auto"] = config.rate_limit if config.rate_limit is not None else "auto"
+        options.setdefault("rate_limit", rate)
+        if config.timeout is not None:
+            options.setdefault("timeout", (min(DEFAULT_TIMEOUT[0], config.timeout), config.timeout))
         return cls(
             config.app_id,
             config.server_secret,
             endpoint=config.endpoint,
             is_test=config.is_test,
-            rate_limit=rate,
             **options,  # type: ignore[arg-type]
         )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> ZegoClient:
-        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT."""
+        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT and
+        ZEGO_TIMEOUT."""
         return cls.from_config(ProviderConfig.from_env(env), **options)
 
     def __repr__(self) -> str:

@@ -1,4 +1,4 @@
-"""Settings: AppId, ServerSecret, endpoint, IsTest and rate limit, from stack config or environment.
+"""Settings: AppId, ServerSecret, endpoint, IsTest, rate limit and timeout, from stack config or environment.
 
 One pydantic model validates them wherever they come from (Pulumi config in the provider
 process, the environment for `zego-cdn` and `ZegoClient.from_env()`). The secret is a
@@ -21,6 +21,7 @@ from .errors import ZegoConfigError
 DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
 DEFAULT_RATE_LIMIT = 10.0
 DEFAULT_TEST_RATE_LIMIT = 5.0
+MAX_TIMEOUT = 300.0
 MAX_APP_ID = 2**32 - 1
 
 
@@ -36,6 +37,7 @@ SETTINGS = (
     Setting("endpoint", "zego:endpoint", "ZEGO_API_ENDPOINT"),
     Setting("is_test", "zego:isTest", "ZEGO_IS_TEST"),
     Setting("rate_limit", "zego:rateLimit", "ZEGO_RATE_LIMIT"),
+    Setting("timeout", "zego:timeout", "ZEGO_TIMEOUT"),
 )
 
 
@@ -51,7 +53,11 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 class ProviderConfig(BaseModel):
-    """Validated ZEGO settings; `rate_limit` None means ZEGO's own limit for the environment."""
+    """Validated ZEGO settings; `rate_limit` None means ZEGO's own limit for the environment.
+
+    `timeout` is the read timeout of one attempt in seconds (each retry gets it again); None
+    keeps the client's default.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -60,6 +66,7 @@ class ProviderConfig(BaseModel):
     endpoint: str = DEFAULT_ENDPOINT
     is_test: bool = False
     rate_limit: float | None = Field(default=None, gt=0, le=1000)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT)
 
     @field_validator("server_secret")
     @classmethod
@@ -98,8 +105,10 @@ class ProviderConfig(BaseModel):
             for problem in error.errors():
                 field = str(problem["loc"][0]) if problem["loc"] else ""
                 name = source(by_field[field]) if field in by_field else field
-                reason = "is required" if problem["type"] == "missing" else problem["msg"]
-                problems.append(f"{name} {reason}")
+                if problem["type"] == "missing":
+                    problems.append(f"{name} is required")
+                else:
+                    problems.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
             raise ZegoConfigError("ZEGO settings: " + "; ".join(problems)) from None
 
     @classmethod

@@ -7,6 +7,7 @@ bad stream id or URL is reported against its property before any request is sent
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 MAX_STREAM_ID_LENGTH = 256
 MAX_CDN_URL_LENGTH = 2048
@@ -28,7 +30,8 @@ MAX_CDN_URLS = 20
 """Our own sanity bound per stream (ZEGO documents none); raise it if your plan allows more."""
 
 # Letters, digits and the symbols ZEGO lists for stream names; nothing else (no whitespace).
-_STREAM_ID_PATTERN = r"^[A-Za-z0-9~!@#$%^&*()_+=\-`;',.<>/\\]+$"
+STREAM_ID_SYMBOLS = "~!@#$%^&*()_+=-`;',.<>/\\"
+_STREAM_ID_CHARS = frozenset(string.ascii_letters + string.digits + STREAM_ID_SYMBOLS)
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -37,28 +40,43 @@ def test_stream_prefix(app_id: int) -> str:
     return f"zegotest-{app_id}-"
 
 
+def _invalid(kind: str, message: str) -> PydanticCustomError:
+    """A validation error whose text is exactly `message` (no "Value error," prefix)."""
+    return PydanticCustomError(kind, message)
+
+
+def _check_stream_id_chars(stream_id: str) -> str:
+    bad = sorted({char for char in stream_id if char not in _STREAM_ID_CHARS})
+    if bad:
+        raise _invalid(
+            "stream_id_chars",
+            f"has {', '.join(repr(char) for char in bad)}: a ZEGO stream id may only use "
+            f"letters, digits and {STREAM_ID_SYMBOLS}",
+        )
+    return stream_id
+
+
 def _check_rtmp_url(url: str) -> str:
     if _CONTROL_OR_SPACE.search(url):
-        raise ValueError("must not contain whitespace or control characters")
+        raise _invalid("rtmp_url", "must not contain whitespace or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
-        raise ValueError(f"is not a well-formed URL ({error})") from None
+        raise _invalid("rtmp_url", f"is not a well-formed URL ({error})") from None
     if parts.scheme != "rtmp":
-        raise ValueError(f"must be an RTMP URL starting with rtmp://, got scheme {parts.scheme or 'none'!r}")
+        raise _invalid("rtmp_url", f"must be an RTMP URL (rtmp://host/app/key), not {parts.scheme or 'schemeless'}")
     if not parts.hostname:
-        raise ValueError("has no host")
+        raise _invalid("rtmp_url", "has no host: an RTMP URL looks like rtmp://host/app/key")
     if port == 0:
-        raise ValueError("has port 0")
+        raise _invalid("rtmp_url", "has port 0")
     if parts.path.strip("/") == "":
-        raise ValueError("has no path: an RTMP URL names the application and stream, rtmp://host/app/key")
+        raise _invalid("rtmp_url", "has no path: an RTMP URL names the application and stream, rtmp://host/app/key")
     return url
 
 
 StreamId = Annotated[
-    StrictStr,
-    Field(min_length=1, max_length=MAX_STREAM_ID_LENGTH, pattern=_STREAM_ID_PATTERN),
+    StrictStr, Field(min_length=1, max_length=MAX_STREAM_ID_LENGTH), AfterValidator(_check_stream_id_chars)
 ]
 CdnUrl = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CDN_URL_LENGTH), AfterValidator(_check_rtmp_url)]
 
@@ -66,7 +84,8 @@ CdnUrl = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CDN_URL_LENGTH)
 def _unique_sorted(urls: list[str]) -> list[str]:
     duplicates = sorted({url for url in urls if urls.count(url) > 1})
     if duplicates:
-        raise ValueError(f"lists {len(duplicates)} URL(s) more than once")
+        positions = [index for index, url in enumerate(urls) if url in duplicates]
+        raise _invalid("duplicate_url", f"lists the same URL more than once (items {positions})")
     return sorted(urls)
 
 
@@ -93,7 +112,7 @@ class RuleSetInputs(BaseModel):
         if context.get("is_test"):
             prefix = test_stream_prefix(context["app_id"])
             if not stream_id.startswith(prefix):
-                raise ValueError(f"must start with {prefix!r} when zego:isTest is true")
+                raise _invalid("test_prefix", f"must start with {prefix!r} when zego:isTest is true")
         return stream_id
 
 

@@ -68,3 +68,29 @@ def test_the_secret_never_appears_in_errors_or_reprs() -> None:
     config = ProviderConfig.from_env(ENV)
     assert SECRET not in repr(config) and SECRET not in str(config)
     assert SECRET not in config.model_dump_json()
+
+
+def test_timeout_comes_from_stack_config_or_the_environment() -> None:
+    assert ProviderConfig.from_env(ENV).timeout is None
+    assert ProviderConfig.from_env({**ENV, "ZEGO_TIMEOUT": "2.5"}).timeout == 2.5
+    assert ProviderConfig.from_sources({"zego:timeout": "0.5"}, {**ENV, "ZEGO_TIMEOUT": "9"}).timeout == 0.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "301", "soon"])
+def test_a_bad_timeout_is_named(value: str) -> None:
+    with pytest.raises(ZegoConfigError) as caught:
+        ProviderConfig.from_env({**ENV, "ZEGO_TIMEOUT": value})
+    assert "ZEGO_TIMEOUT" in str(caught.value)
+
+
+def test_the_client_uses_the_configured_read_timeout() -> None:
+    from zego_provider.client import DEFAULT_TIMEOUT, ZegoClient
+
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}, rate_limit=None) as short:
+        assert short.timeout == (0.5, 0.5)
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None) as long:
+        assert long.timeout == (DEFAULT_TIMEOUT[0], 30.0)
+    with ZegoClient.from_env(ENV, rate_limit=None) as default:
+        assert default.timeout == DEFAULT_TIMEOUT
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None, timeout=1.0) as explicit:
+        assert explicit.timeout == 1.0

@@ -1,0 +1,80 @@
+"""Every bad input or setting is refused in `check`, before any request, naming what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from zego_provider.emulator import ZegoEmulator
+
+from .bad_inputs import APP_ID, RESOURCE_INPUTS, SETTINGS, BadInput
+from .provider_process import ProviderProcess
+
+SECRET = "bad-input-matrix-made-up-secret"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture(scope="module")
+def zego() -> Iterator[ZegoEmulator]:
+    with ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None) as emulator:
+        yield emulator
+
+
+def start_provider(zego: ZegoEmulator, overrides: dict[str, str]) -> ProviderProcess:
+    settings = {"zego:appId": str(APP_ID), "zego:serverSecret": SECRET, "zego:endpoint": zego.url, **overrides}
+    process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": ""})
+    process.configure({key: value for key, value in settings.items() if value != ""})
+    return process
+
+
+@pytest.fixture(scope="module")
+def production(zego: ZegoEmulator) -> Iterator[ProviderProcess]:
+    process = start_provider(zego, {})
+    yield process
+    process.close()
+
+
+@pytest.fixture(scope="module")
+def test_environment(zego: ZegoEmulator) -> Iterator[ProviderProcess]:
+    process = start_provider(zego, {"zego:isTest": "true"})
+    yield process
+    process.close()
+
+
+@pytest.mark.parametrize("case", RESOURCE_INPUTS, ids=lambda case: case.label)
+def test_bad_resource_input_is_refused_on_its_property(
+    case: BadInput, zego: ZegoEmulator, production: ProviderProcess, test_environment: ProviderProcess
+) -> None:
+    zego.admin.reset()
+    process = test_environment if case.settings.get("zego:isTest") == "true" else production
+    _, failures = process.check("bad", case.props)
+    assert [prop for prop, _ in failures] == [case.names]
+    assert all(reason.strip() for _, reason in failures)
+    assert zego.admin.requests() == []
+
+
+@pytest.mark.parametrize("case", SETTINGS, ids=lambda case: case.label)
+def test_bad_setting_is_named_before_any_request(case: BadInput, zego: ZegoEmulator) -> None:
+    zego.admin.reset()
+    process = start_provider(zego, case.settings)
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            process.check("bad", {"stream_id": "stream", "cdn_urls": []})
+    finally:
+        stderr = process.close()
+    details = caught.value.details() or ""
+    assert "ZEGO settings" in details and case.names in details
+    assert SECRET not in details and SECRET not in stderr
+    assert "s3cret" not in details
+    assert zego.admin.requests() == []
+
+
+def test_there_are_at_least_25_cases_and_the_readme_lists_each() -> None:
+    cases = RESOURCE_INPUTS + SETTINGS
+    assert len(cases) >= 25
+    readme = README.read_text()
+    missing = [case.label for case in cases if f"| {case.label} |" not in readme]
+    assert missing == []

@@ -1,0 +1,112 @@
+"""The built wheel, installed into a fresh virtualenv (not this editable tree), works on its own."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zego_provider.emulator import EmulatorAdmin
+
+REPO = Path(__file__).resolve().parents[2]
+PUBLIC_NAMES = [
+    "sign",
+    "ZegoClient",
+    "ZegoResponse",
+    "ZegoApiError",
+    "ZegoAuthenticationError",
+    "ZegoRateLimitError",
+    "ZegoInvalidInputError",
+    "ZegoServerError",
+    "ZegoConfigError",
+    "CdnTransferRuleSet",
+    "CdnTransferRuleSetArgs",
+]
+SECRET = "wheel-test-made-up-secret"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies)."""
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "-o", str(work / "dist"), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = (work / "dist").glob("zego_pulumi_provider-*.whl")
+    assert list((work / "dist").glob("zego_pulumi_provider-*.tar.gz"))
+    venv.create(work / "venv", with_pip=True)
+    bin_dir = work / "venv" / "bin"
+    subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "-c", str(REPO / "constraints.txt"), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    yield bin_dir
+
+
+def run(bin_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(bin_dir / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=bin_dir,  # away from the source tree, so nothing imports from it
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_the_wheel_carries_py_typed_and_its_public_names(installed: Path) -> None:
+    names = ", ".join(PUBLIC_NAMES)
+    script = (
+        f"import importlib.resources, zego_provider; from zego_provider import {names}; "
+        "print(zego_provider.__file__); "
+        "print(importlib.resources.files('zego_provider').joinpath('py.typed').is_file()); "
+        "print(zego_provider.__version__)"
+    )
+    result = run(installed, "python", "-c", script)
+    assert result.returncode == 0, result.stderr
+    location, typed, version = result.stdout.split()
+    assert "site-packages" in location and str(REPO) not in location
+    assert typed == "True"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+
+
+def test_zego_cdn_help_runs(installed: Path) -> None:
+    result = run(installed, "zego-cdn", "--help")
+    assert result.returncode == 0
+    assert "create" in result.stdout and "clear" in result.stdout
+
+
+def test_create_and_clear_round_trip_against_the_installed_emulator(installed: Path) -> None:
+    emulator = subprocess.Popen(
+        [str(installed / "zego-cdn"), "emulator", "--app-id", "1234567890", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ZEGO_SERVER_SECRET": SECRET},
+    )
+    try:
+        assert emulator.stdout is not None
+        url = re.search(r"listening on (http://\S+)", emulator.stdout.readline())
+        assert url, "the emulator did not say where it listens"
+        env = {"ZEGO_APP_ID": "1234567890", "ZEGO_SERVER_SECRET": SECRET, "ZEGO_API_ENDPOINT": url.group(1)}
+        created = run(installed, "zego-cdn", "create", "wheel&stream", "rtmp://cdn.example.com/live/k?t=1", env=env)
+        assert created.returncode == 0, created.stderr
+        assert created.stdout.startswith("ok [RequestId ")
+        admin = EmulatorAdmin(url.group(1))
+        assert [rule["cdn_url"] for rule in admin.stream("wheel&stream")] == ["rtmp://cdn.example.com/live/k?t=1"]
+        cleared = run(installed, "zego-cdn", "clear", "wheel&stream", env=env)
+        assert cleared.returncode == 0, cleared.stderr
+        assert admin.stream("wheel&stream") == []
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
