@@ -5,13 +5,15 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 ENSURE_PULUMI := scripts/ensure-pulumi
 
-.PHONY: help venv lint unit integration e2e test demo bench clean
+.PHONY: help venv lint unit integration e2e acceptance test demo bench dist clean
 
 help:
 	@echo "make demo   - the main job: emulator + pulumi up / update / destroy of examples/stream_environment"
 	@echo "make test   - lint, then the whole test suite (unit, integration, e2e with the real Pulumi CLI)"
 	@echo "make bench  - benchmarks, each printing its ratio"
 	@echo "make lint   - ruff and mypy"
+	@echo "make dist   - build the sdist and wheel into dist/"
+	@echo "make acceptance - live tests against ZEGO's test environment (ZEGO_ACC=1 and credentials)"
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +42,13 @@ test: lint
 
 demo: venv
 	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(PY) scripts/demo.py
+
+acceptance: venv
+	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(VENV)/bin/pytest -rs tests/acceptance
+
+dist: venv
+	rm -rf dist
+	$(PY) -m build --no-isolation --sdist --wheel -o dist .
 
 bench: venv
 	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(PY) -m benchmarks

@@ -388,7 +388,9 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
     # --- rendering ----------------------------------------------------------------
 
     def _send_json(self, status: HTTPStatus, document: Any, *, request_id: str | None = None) -> None:
-        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        body = (
+            json.dumps(document, ensure_ascii=False).encode("utf-8") + b"\n"
+        )  # a newline, so curl output ends its line
         self._send(status, body, "application/json; charset=utf-8", request_id=request_id)
 
     def _send(self, status: int, body: bytes, content_type: str, *, request_id: str | None = None) -> None:

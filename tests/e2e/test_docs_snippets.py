@@ -1,0 +1,196 @@
+"""Every shell and Python snippet of the README and examples/ runs as written (against the emulator).
+
+Snippets are found by scanning the Markdown files; each must be claimed by a runner below,
+so a new snippet without a test fails here until someone decides how it is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from zego_provider.emulator import ZegoEmulator
+
+from .conftest import APP_ID, SECRET, LocalPulumi
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = [REPO / "README.md", *sorted((REPO / "examples").rglob("*.md"))]
+FENCE = re.compile(r"^```(sh|python)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    doc: Path
+    lang: str
+    code: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.doc.relative_to(REPO).as_posix(), self.code.splitlines()[0])
+
+
+def snippets() -> list[Snippet]:
+    return [Snippet(doc, lang, code) for doc in DOCS for lang, code in FENCE.findall(doc.read_text())]
+
+
+def snippet(doc: str, first_line_start: str) -> Snippet:
+    [found] = [s for s in snippets() if s.key[0] == doc and s.key[1].startswith(first_line_start)]
+    return found
+
+
+def bash(code: str, env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def zego_env(emulator: ZegoEmulator) -> dict[str, str]:
+    venv_bin = str(Path(sys.prefix) / "bin")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ZEGO_")},
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
+        "ZEGO_APP_ID": str(APP_ID),
+        "ZEGO_SERVER_SECRET": SECRET,
+        "ZEGO_API_ENDPOINT": emulator.url,
+    }
+
+
+def actions(emulator: ZegoEmulator) -> list[str]:
+    return [entry["action"] for entry in emulator.admin.requests()]
+
+
+def project_pulumi(tmp_path: Path, emulator: ZegoEmulator, project: Path) -> LocalPulumi:
+    env = zego_env(emulator)
+    return LocalPulumi(tmp_path / "work", project, extra_env={k: env[k] for k in env if k.startswith("ZEGO_")})
+
+
+def run_readme_quick_start(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    """The make block: `make demo` runs for real; `make test` is what CI's .ci/run calls (running
+    it here would run this very test suite again)."""
+    block = snippet("README.md", "make demo")
+    commands = [line.split("#")[0].strip() for line in block.code.splitlines()]
+    assert commands == ["make demo", "make test"]
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+    demo = subprocess.run(["make", "demo"], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Every stream is empty and was cleared" in demo.stdout
+
+
+def run_readme_program(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    """The program snippet and the config/up/destroy snippet, together, as a user would."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "__main__.py").write_text(snippet("README.md", "import pulumi").code)
+    (project / "Pulumi.yaml").write_text("name: readme-program\nruntime:\n  name: python\n")
+    pulumi = project_pulumi(tmp_path, emulator, project)
+    pulumi.run("stack", "init", "readme")
+    result = bash(snippet("README.md", "pulumi config set zego:appId").code, pulumi.env, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert actions(emulator) == ["CreatCDNTransferRule"] * 2 + ["DeleteCDNTransferRule"] * 2 + ["ClearCDNTransferRule"]
+    pulumi.remove_stack("readme")
+
+
+def run_readme_zego_cdn(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    result = bash(snippet("README.md", "zego-cdn create").code, zego_env(emulator), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("ok [RequestId") == 3
+    assert actions(emulator) == ["CreatCDNTransferRule", "DeleteCDNTransferRule", "ClearCDNTransferRule"]
+
+
+def run_readme_python_client(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    code = snippet("README.md", "from zego_provider import ZegoClient").code
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=zego_env(emulator), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"0 \S+\n", result.stdout)
+    assert actions(emulator) == ["CreatCDNTransferRule", "DeleteCDNTransferRule", "ClearCDNTransferRule"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_readme_emulator_session(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    """Runs the session as written, on a free port instead of 8080 (which may be taken)."""
+    code = snippet("README.md", "export ZEGO_APP_ID=").code.replace("8080", str(free_port()))
+    env = {k: v for k, v in zego_env(emulator).items() if not k.startswith("ZEGO_")}
+    result = bash(code, env, tmp_path, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    streams_line = next(line for line in result.stdout.splitlines() if line.startswith("{"))
+    assert json.loads(streams_line)["rtc01"][0]["status"] == "scheduled"
+    assert "refused, as injected" in result.stdout
+    assert "5004" in result.stderr and "RequestId" in result.stderr
+
+
+def run_stream_environment_readme(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    project = tmp_path / "stream_environment"
+    shutil.copytree(REPO / "examples" / "stream_environment", project)
+    pulumi = project_pulumi(tmp_path, emulator, project)
+    code = snippet("examples/stream_environment/README.md", "pulumi stack init").code
+    result = bash(code, pulumi.env, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    created = [e["params"]["CDNUrl"] for e in emulator.admin.requests(action="CreatCDNTransferRule")]
+    assert "rtmp://backup-push.example-cdn.net/live/main-stage" in created
+    cleared = {e["params"]["StreamId"] for e in emulator.admin.requests(action="ClearCDNTransferRule")}
+    assert cleared == {"main-stage", "side-stage", "green-room"}
+    assert emulator.admin.streams() == {}
+
+
+RUNNERS: dict[tuple[str, str], Callable[[Path, ZegoEmulator], None]] = {
+    ("README.md", "make demo"): run_readme_quick_start,
+    ("README.md", "import pulumi"): run_readme_program,
+    ("README.md", "pulumi config set zego:appId"): run_readme_program,
+    ("README.md", "zego-cdn create"): run_readme_zego_cdn,
+    ("README.md", "from zego_provider import ZegoClient"): run_readme_python_client,
+    ("README.md", "export ZEGO_APP_ID="): run_readme_emulator_session,
+    ("examples/stream_environment/README.md", "pulumi stack init"): run_stream_environment_readme,
+}
+
+
+def runner_for(item: Snippet) -> Callable[[Path, ZegoEmulator], None] | None:
+    doc, first = item.key
+    return next((run for (d, start), run in RUNNERS.items() if d == doc and first.startswith(start)), None)
+
+
+def test_every_snippet_has_a_runner() -> None:
+    unclaimed = [item.key for item in snippets() if runner_for(item) is None]
+    assert unclaimed == []
+    assert len(snippets()) >= len(RUNNERS)
+
+
+@pytest.mark.parametrize(
+    "run", sorted(set(RUNNERS.values()), key=lambda run: run.__name__), ids=lambda run: run.__name__
+)
+def test_snippet_runs_as_written(
+    run: Callable[[Path, ZegoEmulator], None], tmp_path: Path, emulator: ZegoEmulator
+) -> None:
+    run(tmp_path, emulator)
+
+
+def test_the_pipeline_script_brings_a_stack_up_and_down(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    project = tmp_path / "stream_environment"
+    shutil.copytree(REPO / "examples" / "stream_environment", project)
+    pulumi = project_pulumi(tmp_path, emulator, project)
+    deploy = str(REPO / "examples" / "pipeline" / "deploy.sh")
+    up = bash(f"{deploy} up staging", pulumi.env, project)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert len(emulator.admin.streams()) == 2
+    down = bash(f"{deploy} destroy staging", pulumi.env, project)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert emulator.admin.streams() == {}
+    missing = bash(f"{deploy} up staging", {**pulumi.env, "ZEGO_APP_ID": ""}, project)
+    assert missing.returncode != 0 and "ZEGO_APP_ID" in missing.stderr
+    pulumi.remove_stack("staging")
