@@ -104,3 +104,17 @@ def test_a_server_secret_from_the_environment_never_reaches_the_state(make_stack
     outputs.append(stack.destroy(*VERBOSE))
     for text in [exported] + [r.stdout + r.stderr for r in outputs]:
         assert SECRET not in text
+
+
+def test_cdn_urls_given_as_secrets_stay_encrypted_in_the_state(stack: Stack) -> None:
+    stack.set_streams({"private": [A], "public": [B]})
+    stack.pulumi.run("config", "set", "secretStreams", '["private"]', "--stack", "e2e")
+    stack.up()
+    assert stack.live_rules() == {"private": [A], "public": [B]}
+    resources = stack.export()["deployment"]["resources"]
+    [private] = [json.dumps(r) for r in resources if r["urn"].endswith("::private")]
+    [public] = [json.dumps(r) for r in resources if r["urn"].endswith("::public")]
+    assert "key-a" not in private and "ciphertext" in private  # inputs and outputs both encrypted
+    assert B in public
+    stack.destroy()
+    assert stack.live_rules() == {}

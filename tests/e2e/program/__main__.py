@@ -1,4 +1,7 @@
-"""The e2e tests' Pulumi program: the streams and their relays come from the `streams` stack config."""
+"""The e2e tests' Pulumi program: the streams and their relays come from the `streams` stack config.
+
+Streams named in the optional `secretStreams` config get their CDN URLs wrapped as secrets.
+"""
 
 import json
 
@@ -6,5 +9,12 @@ import pulumi
 
 from zego_provider import CdnTransferRuleSet
 
-for name, spec in json.loads(pulumi.Config().require("streams")).items():
-    CdnTransferRuleSet(name, stream_id=spec["stream_id"], cdn_urls=spec["cdn_urls"])
+config = pulumi.Config()
+secret_streams = set(json.loads(config.get("secretStreams") or "[]"))
+for name, spec in json.loads(config.require("streams")).items():
+    urls = spec["cdn_urls"]
+    CdnTransferRuleSet(
+        name,
+        stream_id=spec["stream_id"],
+        cdn_urls=[pulumi.Output.secret(url) for url in urls] if name in secret_streams else urls,
+    )
