@@ -1,5 +1,7 @@
 """zego-pulumi-provider: ZEGOCLOUD CDN relay rules per live stream, managed by Pulumi."""
 
+from typing import TYPE_CHECKING
+
 from .client import ZegoClient
 from .config import ProviderConfig
 from .errors import (
@@ -15,6 +17,9 @@ from .errors import (
 )
 from .models import ZegoResponse
 from .signing import ZegoSignatureAuth, sign
+
+if TYPE_CHECKING:  # imported lazily at run time (see __getattr__), typed for checkers and IDEs
+    from .resource import CdnTransferRuleSet, CdnTransferRuleSetArgs
 
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,11 @@ class ProviderProcess:
             env={**os.environ, **(env or {})},
             text=True,
         )
-        assert self.process.stdout is not None
+        assert self.process.stdout is not None and self.process.stderr is not None
+        # Drain stderr as it comes, so a chatty provider never blocks on a full pipe.
+        self._stderr: list[str] = []
+        self._drain = threading.Thread(target=self._stderr.extend, args=(self.process.stderr,), daemon=True)
+        self._drain.start()
         port = int(self.process.stdout.readline().strip())
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
@@ -59,11 +64,12 @@ class ProviderProcess:
         self.channel.close()
         self.process.terminate()
         try:
-            _, stderr = self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, stderr = self.process.communicate(timeout=10)
-        return stderr
+            self.process.wait(timeout=10)
+        self._drain.join(timeout=10)
+        return "".join(self._stderr)
 
     def urn(self, name: str) -> str:
         return f"urn:pulumi:test::zego::{TYPE}::{name}"

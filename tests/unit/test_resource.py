@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -28,10 +30,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks() -> RecordingMocks:
+def mocks() -> Iterator[RecordingMocks]:
+    # Pulumi's mocks run the program on the current event loop; earlier tests may have closed it.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="zego", stack="test", preview=False)
-    return recording
+    yield recording
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pulumi.runtime.test
