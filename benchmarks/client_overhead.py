@@ -9,9 +9,8 @@ gets a stale-Sequence answer). Rounds alternate which side goes first.
 
 from __future__ import annotations
 
-import argparse
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import requests
@@ -20,7 +19,7 @@ from zego_provider.client import CLEAR, ZegoClient
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.signing import new_nonce, sign
 
-from .common import APP_ID, SECRET, figure, header
+from .common import APP_ID, SECRET, figure, header, run_alone
 
 FULL_CALLS = 2000
 QUICK_CALLS = 200
@@ -103,11 +102,5 @@ def run(quick: bool = False) -> str:
     return line
 
 
-def main(argv: Iterable[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    run(parser.parse_args(list(argv) if argv is not None else None).quick)
-
-
 if __name__ == "__main__":
-    main()
+    run_alone(run, __doc__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -9,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,3 +127,10 @@ def bench_stack(prefix: str, *, kind: str, count: int, endpoint: str, rate_limit
     """A BenchStack in a scratch folder, removed (state and all) afterwards."""
     with scratch_dir(prefix) as work:
         yield BenchStack(work, kind=kind, count=count, endpoint=endpoint, rate_limit=rate_limit)
+
+
+def run_alone(run: Callable[[bool], object], doc: str | None, argv: Iterable[str] | None = None) -> None:
+    """`python -m benchmarks.<name> [--quick]`: one benchmark on its own."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help="a small run that only checks it works")
+    run(parser.parse_args(list(argv) if argv is not None else None).quick)

@@ -11,14 +11,12 @@ machine favours neither side; the full run takes the median of FULL_ROUNDS round
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import statistics
-from collections.abc import Iterable
 
 from zego_provider.emulator import ZegoEmulator
 
-from .common import APP_ID, SECRET, bench_stack, figure, header, pulumi_cli
+from .common import APP_ID, SECRET, bench_stack, figure, header, pulumi_cli, run_alone
 
 FULL_COUNT = 100
 QUICK_COUNT = 10
@@ -83,11 +81,5 @@ def run(quick: bool = False) -> str:
     return line
 
 
-def main(argv: Iterable[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    run(parser.parse_args(list(argv) if argv is not None else None).quick)
-
-
 if __name__ == "__main__":
-    main()
+    run_alone(run, __doc__)

@@ -9,7 +9,6 @@ export` is measured; without it, a resource's state entry is estimated from its 
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -19,7 +18,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.provider import CdnTransferRuleSetProvider
 
-from .common import APP_ID, SECRET, bench_stack, figure, header, pulumi_cli
+from .common import APP_ID, SECRET, bench_stack, figure, header, pulumi_cli, run_alone
 
 KB = 1024
 FULL_COUNT = 20
@@ -130,11 +129,5 @@ def run(quick: bool = False) -> str:
     return line
 
 
-def main(argv: Iterable[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    run(parser.parse_args(list(argv) if argv is not None else None).quick)
-
-
 if __name__ == "__main__":
-    main()
+    run_alone(run, __doc__)

@@ -12,13 +12,12 @@ off, counting what the server refused (5007), what needed retries and what faile
 
 from __future__ import annotations
 
-import argparse
 import collections
 import logging
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import IO, Any
@@ -29,7 +28,7 @@ from tests.integration.provider_process import ProviderProcess
 from zego_provider.client import CLEAR, DELETE, ZegoClient
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 
-from .common import APP_ID, SECRET, figure, header
+from .common import APP_ID, SECRET, figure, header, run_alone
 
 LIMIT = 100.0
 """calls/s enforced by the emulator and configured as zego:rateLimit (ZEGO's 10/s, scaled 10x)."""
@@ -239,11 +238,5 @@ def run(quick: bool = False) -> str:
     return line
 
 
-def main(argv: Iterable[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    run(parser.parse_args(list(argv) if argv is not None else None).quick)
-
-
 if __name__ == "__main__":
-    main()
+    run_alone(run, __doc__)
