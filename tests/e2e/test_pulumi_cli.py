@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from .conftest import SECRET, Stack
+from zego_provider import ZegoClient
+
+from .conftest import APP_ID, SECRET, Stack
 
 A = "rtmp://cdn-a.example.com/live/key-a?token=abc&x=1"
 B = "rtmp://cdn-b.example.com/live/key-b"
@@ -116,5 +118,19 @@ def test_cdn_urls_given_as_secrets_stay_encrypted_in_the_state(stack: Stack) -> 
     [public] = [json.dumps(r) for r in resources if r["urn"].endswith("::public")]
     assert "key-a" not in private and "ciphertext" in private  # inputs and outputs both encrypted
     assert B in public
+    stack.destroy()
+    assert stack.live_rules() == {}
+
+
+def test_declaring_rules_that_already_exist_adopts_them(stack: Stack) -> None:
+    """`pulumi import` cannot work for dynamic resources (the engine's Read carries no serialized
+    provider), so adopting relays made elsewhere means declaring them: Create of an existing rule
+    succeeds, and from then on Pulumi owns them."""
+    with ZegoClient(APP_ID, SECRET, endpoint=stack.emulator.url) as zego:
+        zego.create_cdn_transfer_rule("adopted", A)
+    stack.set_streams({"adopted": [A, B]})
+    stack.up()
+    assert stack.live_rules() == {"adopted": sorted([A, B])}
+    assert stack.recorded_rules() == {"adopted": sorted([A, B])}
     stack.destroy()
     assert stack.live_rules() == {}
