@@ -62,3 +62,13 @@ def test_error_text_names_action_code_meaning_message_and_request_id() -> None:
         "bad cdn",
         "4741109603321226039",
     )
+
+
+def test_the_readme_troubleshooting_table_covers_every_code() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### Troubleshooting: every ZEGO return code", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| ")]
+    listed = {int(code) for row in rows for code in row.replace(",", " ").split() if code.isdigit()}
+    assert set(RETURN_CODES) | {0} <= listed
