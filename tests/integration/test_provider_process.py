@@ -200,3 +200,17 @@ def test_test_environment_prefix_is_checked_before_any_request(zego: ZegoEmulato
     finally:
         provider.close()
     assert actions(zego) == []
+
+
+def test_rollback_also_deletes_a_rule_whose_create_failed_with_a_server_error(
+    process: ProviderProcess, emulator: ZegoEmulator
+) -> None:
+    """After retries run out on a server error, the rule may exist anyway: undo it too."""
+    inputs, _ = process.check("srv", {"stream_id": "server-error", "cdn_urls": [URL_A, URL_B]})
+    emulator.admin.inject(match={"action": "CreatCDNTransferRule"}, skip=1, count=5, code=5000)
+    with pytest.raises(grpc.RpcError) as caught:
+        process.create("srv", inputs)
+    assert "5000" in caught.value.details() and "Rolled back the 2 rule(s)" in caught.value.details()
+    deleted = [e["params"]["CDNUrl"] for e in emulator.admin.requests(action="DeleteCDNTransferRule")]
+    assert deleted == [URL_B, URL_A]
+    assert rules(emulator, "server-error") == []
