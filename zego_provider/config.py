@@ -106,10 +106,10 @@ class ProviderConfig(BaseModel):
                 field = str(problem["loc"][0]) if problem["loc"] else ""
                 name = source(by_field[field]) if field in by_field else field
                 if problem["type"] == "missing":
-                    problems.append(f"{name} is required")
+                    problems.append((name, "is required"))
                 else:
-                    problems.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
-            raise ZegoConfigError("ZEGO settings: " + "; ".join(problems)) from None
+                    problems.append((name, f"is invalid: {problem['msg'].removeprefix('Value error, ')}"))
+            raise ZegoConfigError(problems) from None
 
     @classmethod
     def from_sources(

@@ -16,7 +16,15 @@ class ZegoError(Exception):
 
 
 class ZegoConfigError(ZegoError, ValueError):
-    """A missing or malformed setting (AppId, ServerSecret, endpoint...), found before any request."""
+    """A missing or malformed setting (AppId, ServerSecret, endpoint...), found before any request.
+
+    `problems` pairs each setting's name (as the user gave it) with what is wrong, so that
+    `pulumi preview` can show each one on its own line.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("ZEGO settings: " + "; ".join(f"{name} {reason}" for name, reason in problems))
 
 
 class ZegoApiError(ZegoError):

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from .client import ZegoClient
 from .config import SETTINGS, ProviderConfig
-from .errors import ZegoApiError, ZegoServerError
+from .errors import ZegoApiError, ZegoConfigError, ZegoServerError
 from .models import RuleSetInputs
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class CdnTransferRuleSetProvider(ResourceProvider):
     def __init__(self) -> None:
         super().__init__()
         self._config: ProviderConfig | None = None
+        self._config_error: ZegoConfigError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Whatever configure() loaded stays in this process: never pickle settings into state.
@@ -103,13 +104,21 @@ class CdnTransferRuleSetProvider(ResourceProvider):
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         self._config = None
+        self._config_error = None
 
     def configure(self, req: ConfigureRequest) -> None:
         stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in SETTINGS}
-        self._config = ProviderConfig.from_sources(stack, os.environ)
+        try:
+            self._config = ProviderConfig.from_sources(stack, os.environ)
+        except ZegoConfigError as error:
+            # Kept for check() to report per setting in `pulumi preview`; anything that would
+            # call ZEGO raises it.
+            self._config_error = error
 
     @property
     def config(self) -> ProviderConfig:
+        if self._config_error is not None:
+            raise self._config_error
         if self._config is None:
             # Not configured by the engine (e.g. called directly): the environment is all we have.
             self._config = ProviderConfig.from_env()
@@ -123,7 +132,10 @@ class CdnTransferRuleSetProvider(ResourceProvider):
         inputs = {key: value for key, value in news.items() if not key.startswith("__")}
         unknown = {key for key, value in inputs.items() if _is_unknown(value)}
         known = {key: value for key, value in inputs.items() if key not in unknown}
-        context = {"app_id": self.config.app_id, "is_test": self.config.is_test}
+        try:
+            context = {"app_id": self.config.app_id, "is_test": self.config.is_test}
+        except ZegoConfigError as error:
+            return CheckResult(inputs, [CheckFailure(name, reason) for name, reason in error.problems])
         try:
             model = RuleSetInputs.model_validate(known, context=context)
         except ValidationError as error:

@@ -61,14 +61,15 @@ def test_bad_setting_is_named_before_any_request(case: BadInput, zego: ZegoEmula
     zego.admin.reset()
     process = start_provider(zego, case.settings)
     try:
-        with pytest.raises(grpc.RpcError) as caught:
-            process.check("bad", {"stream_id": "stream", "cdn_urls": []})
+        _, failures = process.check("bad", {"stream_id": "stream", "cdn_urls": []})
+        with pytest.raises(grpc.RpcError) as caught:  # anything that would call ZEGO refuses too
+            process.create("bad", {"stream_id": "stream", "cdn_urls": []})
     finally:
         stderr = process.close()
-    details = caught.value.details() or ""
-    assert "ZEGO settings" in details and case.names in details
-    assert SECRET not in details and SECRET not in stderr
-    assert "s3cret" not in details
+    assert [name.split(" ")[0] for name, _ in failures] == [case.names]
+    assert "ZEGO settings" in (caught.value.details() or "")
+    for text in [repr(failures), caught.value.details() or "", stderr]:
+        assert SECRET not in text and "s3cret" not in text
     assert zego.admin.requests() == []
 
 
