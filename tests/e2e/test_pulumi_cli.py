@@ -134,3 +134,14 @@ def test_declaring_rules_that_already_exist_adopts_them(stack: Stack) -> None:
     assert stack.recorded_rules() == {"adopted": sorted([A, B])}
     stack.destroy()
     assert stack.live_rules() == {}
+
+
+def test_preview_names_a_missing_setting_without_a_traceback(stack: Stack) -> None:
+    stack.pulumi.run("config", "rm", "zego:appId", "--stack", "e2e")
+    stack.set_streams({"main": [A]})
+    result = stack.preview(check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "zego:appId (or ZEGO_APP_ID)" in output and "is required" in output
+    assert "Traceback" not in output
+    assert stack.emulator.admin.requests() == []
