@@ -201,10 +201,8 @@ class EmulatorState:
             rules = self._rules.setdefault(key, [])
             identity = url_without_query(cdn_url)
             if any(url_without_query(rule.cdn_url) == identity for rule in rules):
-                # Undocumented: we keep the existing rule (and its status) untouched.
-                self._save()  # the sequence moved
-                code = self.switches["create_existing_code"]
-                return Outcome(code, "" if code == SUCCESS else "a rule for this CDNUrl already exists")
+                # The existing rule (and its status) stays untouched.
+                return self._undocumented_case("create_existing_code", "a rule for this CDNUrl already exists")
             rules.append(Rule(cdn_url))
             self._save()
             return Outcome(SUCCESS)
@@ -222,9 +220,7 @@ class EmulatorState:
             identity = url_without_query(cdn_url)
             kept = [rule for rule in rules if url_without_query(rule.cdn_url) != identity]
             if len(kept) == len(rules):
-                self._save()  # the sequence moved
-                code = self.switches["delete_unknown_code"]
-                return Outcome(code, "" if code == SUCCESS else "no rule for this CDNUrl")
+                return self._undocumented_case("delete_unknown_code", "no rule for this CDNUrl")
             self._set_rules(key, kept)
             self._save()
             return Outcome(SUCCESS)
@@ -239,12 +235,16 @@ class EmulatorState:
             rules = self._rules.get(key, [])
             kept = [rule for rule in rules if rule.status == ACTIVE]
             if len(kept) == len(rules):
-                self._save()
-                code = self.switches["clear_empty_code"]
-                return Outcome(code, "" if code == SUCCESS else "the stream has no scheduled relay")
+                return self._undocumented_case("clear_empty_code", "the stream has no scheduled relay")
             self._set_rules(key, kept)
             self._save()
             return Outcome(SUCCESS)
+
+    def _undocumented_case(self, switch: str, problem: str) -> Outcome:
+        """A case ZEGO does not document: answered 0 unless `switch` names an error code."""
+        self._save()  # the sequence moved
+        code = self.switches[switch]
+        return Outcome(code, "" if code == SUCCESS else problem)
 
     def publish(self, stream_id: str, *, app_id: int | None = None) -> int:
         """The stream starts publishing: its scheduled relays start. Returns how many started."""
