@@ -35,23 +35,23 @@ integration: venv
 	$(VENV)/bin/pytest tests/integration
 
 e2e: venv
-	PATH="$$($(ENSURE_PULUMI)):$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests/e2e
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests/e2e
 
 test: lint
-	PATH="$$($(ENSURE_PULUMI)):$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests
 
 demo: venv
-	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(PY) scripts/demo.py
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) scripts/demo.py
 
 acceptance: venv
-	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(VENV)/bin/pytest -rs tests/acceptance
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(VENV)/bin/pytest -rs tests/acceptance
 
 dist: venv
 	rm -rf dist
 	$(PY) -m build --no-isolation --sdist --wheel -o dist .
 
 bench: venv
-	PATH="$$($(ENSURE_PULUMI)):$$PATH" $(PY) -m benchmarks
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .tools .demo build dist *.egg-info
