@@ -42,9 +42,9 @@ to `check` and `diff` as this string or as a `pulumi.output.Unknown`."""
 ABSENT_RULE_CODES: frozenset[int] = frozenset()
 """Codes that mean "nothing there" on Delete or Clear, and so count as success when tearing down.
 
-ZEGO documents none: its service (and the emulator, by default) answers 0 for a URL already
-gone or a stream already cleared. If the real service turns out to answer an error code for
-those cases, this is the one place to add it.
+ZEGO documents none. We assume it answers 0 for a URL already gone or a stream already
+cleared (the emulator does, by default; tests/acceptance checks it against the real test
+environment). If the real service answers an error code for those cases, add it here.
 """
 
 _clients: dict[ProviderConfig, ZegoClient] = {}
