@@ -145,3 +145,17 @@ def test_preview_names_a_missing_setting_without_a_traceback(stack: Stack) -> No
     assert "zego:appId (or ZEGO_APP_ID)" in output and "is required" in output
     assert "Traceback" not in output
     assert stack.emulator.admin.requests() == []
+
+
+def test_a_parallel_up_and_destroy_of_many_streams_stay_under_the_rate_limit(stack: Stack) -> None:
+    """The engine runs resource operations in parallel; the emulator enforces ZEGO's 10 calls/s
+    per AppId. The shared limiter must keep every call under it: no rate-limit answer at all."""
+    streams = {f"s{index:02d}": [f"rtmp://cdn.example.com/live/s{index:02d}"] for index in range(25)}
+    stack.set_streams(streams)
+    stack.up("--parallel", "16")
+    assert len(stack.live_rules()) == 25
+    stack.destroy("--parallel", "16")
+    assert stack.live_rules() == {}
+    log = stack.emulator.admin.requests()
+    assert len(log) == 75  # 25 x (Create, Delete, Clear): no retry was needed
+    assert [entry for entry in log if entry["code"] != 0] == []
