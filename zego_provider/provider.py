@@ -199,7 +199,11 @@ class CdnTransferRuleSetProvider(ResourceProvider):
             )
         except ValidationError as error:
             # check() refuses these before any call; reaching here means the state was edited by hand.
-            raise ValueError(f"invalid CdnTransferRuleSet inputs: {error}") from None
+            # Without input values: a CDN URL may carry a stream key.
+            problems = "; ".join(
+                f"{_property_path(problem['loc'])}: {problem['msg']}" for problem in error.errors(include_input=False)
+            )
+            raise ValueError(f"invalid CdnTransferRuleSet inputs: {problems}") from None
 
     def _create_all(self, stream_id: str, urls: Iterable[str]) -> None:
         """Create each rule; on a failure that retries could not fix, undo this call's rules."""
