@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+
+from ..identity import relay_identity
 
 SCHEDULED: Literal["scheduled"] = "scheduled"
 ACTIVE: Literal["active"] = "active"
@@ -126,12 +127,6 @@ class _Bucket:
         return False
 
 
-def url_without_query(cdn_url: str) -> str:
-    """The identity of a relay: ZEGO matches the URL created, its query parameters may differ."""
-    parts = urlsplit(cdn_url)
-    return parts._replace(query="", fragment="").geturl()
-
-
 def _strict_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -199,8 +194,8 @@ class EmulatorState:
             if stale is not None:
                 return stale
             rules = self._rules.setdefault(key, [])
-            identity = url_without_query(cdn_url)
-            if any(url_without_query(rule.cdn_url) == identity for rule in rules):
+            identity = relay_identity(cdn_url)
+            if any(relay_identity(rule.cdn_url) == identity for rule in rules):
                 # The existing rule (and its status) stays untouched.
                 return self._undocumented_case("create_existing_code", "a rule for this CDNUrl already exists")
             rules.append(Rule(cdn_url))
@@ -217,8 +212,8 @@ class EmulatorState:
             if stale is not None:
                 return stale
             rules = self._rules.get(key, [])
-            identity = url_without_query(cdn_url)
-            kept = [rule for rule in rules if url_without_query(rule.cdn_url) != identity]
+            identity = relay_identity(cdn_url)
+            kept = [rule for rule in rules if relay_identity(rule.cdn_url) != identity]
             if len(kept) == len(rules):
                 return self._undocumented_case("delete_unknown_code", "no rule for this CDNUrl")
             self._set_rules(key, kept)
