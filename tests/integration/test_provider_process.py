@@ -9,10 +9,9 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
+from tests.support.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.provider import UNKNOWN
-
-from .provider_process import ProviderProcess
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-tests-0123456"
