@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
-import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -276,8 +274,6 @@ class MatrixRunner:
         self.clock = SkewableClock()
         self.emulator = ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None, clock=self.clock)
         self._process: ProviderProcess | None = None
-        self._drain: threading.Thread | None = None
-        self._stderr_lines: list[str] = []
         self.stderr = ""
         """What the provider process wrote on stderr, once the runner has stopped."""
 
@@ -291,13 +287,9 @@ class MatrixRunner:
         self.emulator.start()
         try:
             # Credentials come only through Configure (stack config), as from `pulumi up`.
+            # Every retry logs a warning; ProviderProcess reads stderr as it comes, so that a full
+            # pipe buffer (64 KiB) can never block the provider process in the middle of a cell.
             self._process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_TIMEOUT": ""})
-            # Every retry logs a warning: read stderr as it comes, so that a full pipe buffer
-            # (64 KiB) can never block the provider process in the middle of a cell.
-            self._drain = threading.Thread(
-                target=self._read_stderr, args=(self._process.process,), name="provider-stderr", daemon=True
-            )
-            self._drain.start()
             self._process.configure(
                 {
                     "zego:appId": str(APP_ID),
@@ -317,27 +309,8 @@ class MatrixRunner:
     ) -> None:
         process, self._process = self._process, None
         if process is not None:
-            # ProviderProcess.close() would read stderr too; the drain thread owns it here.
-            process.channel.close()
-            process.process.terminate()
-            try:
-                process.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.process.kill()
-                process.process.wait(timeout=STOP_TIMEOUT)
-            if self._drain is not None:
-                self._drain.join(STOP_TIMEOUT)
-            if process.process.stdout is not None:
-                process.process.stdout.close()
-        self.stderr = "".join(self._stderr_lines)
+            self.stderr = process.close(timeout=STOP_TIMEOUT)
         self.emulator.stop()
-
-    def _read_stderr(self, process: subprocess.Popen[str]) -> None:
-        if process.stderr is None:
-            return
-        with process.stderr:
-            for line in process.stderr:  # ends at EOF, when the process exits
-                self._stderr_lines.append(line)
 
     # --- one cell -------------------------------------------------------------------
 
