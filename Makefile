@@ -59,7 +59,7 @@ e2e: venv
 
 test: lint venv-newest
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 \
-		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS)
+		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m tests.support.demo

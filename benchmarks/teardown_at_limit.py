@@ -124,7 +124,6 @@ def tally(name: str, admin: EmulatorAdmin, operations: int, seconds: float, fail
 def through_provider(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase, list[str], int]:
     """Deletes over gRPC to the provider process, which spaces its calls at zego:rateLimit."""
     process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_RATE_LIMIT": ""})
-    stderr = ""
     try:
         process.configure(
             {
