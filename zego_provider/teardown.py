@@ -12,6 +12,7 @@ succeeds too.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from .client import ZegoClient
-from .errors import ZegoApiError, ZegoConfigError
+from .errors import ZegoApiError, ZegoAuthenticationError, ZegoConfigError
 from .identity import relay_identity
 
 RESOURCE_TYPE_SUFFIX = "zego:CdnTransferRuleSet"
@@ -196,26 +197,37 @@ def teardown(
 ) -> TeardownReport:
     """Delete each recorded URL, then Clear, per stream; streams in parallel, all at the client's rate."""
     report = TeardownReport(streams=len(targets))
+    refused = threading.Event()  # bad credentials refuse every call: stop instead of hammering ZEGO
 
-    def one(target: StreamTarget) -> tuple[StreamTarget, int, list[Failure], bool]:
-        deleted, failures = 0, []
-        for index, url in enumerate(target.cdn_urls, start=1):
+    def one(target: StreamTarget) -> tuple[StreamTarget, int, list[Failure], bool | None]:
+        if refused.is_set():
+            return target, 0, [], None
+        failures: list[Failure] = []
+
+        def attempt(where: str, call: Callable[..., object], *args: str) -> bool:
             try:
-                client.delete_cdn_transfer_rule(target.stream_id, url)
-                deleted += 1
+                call(*args)
             except ZegoApiError as error:
-                where = f" (URL {index} of {len(target.cdn_urls)}, host {urlsplit(url).hostname or '?'})"
                 failures.append(_failure(target.stream_id, where, error))
-        try:
-            client.clear_cdn_transfer_rule(target.stream_id)
-            cleared = True
-        except ZegoApiError as error:
-            failures.append(_failure(target.stream_id, "", error))
-            cleared = False
+                if isinstance(error, ZegoAuthenticationError):
+                    refused.set()
+                return False
+            return True
+
+        deleted = 0
+        for index, url in enumerate(target.cdn_urls, start=1):
+            where = f" (URL {index} of {len(target.cdn_urls)}, host {urlsplit(url).hostname or '?'})"
+            if refused.is_set():
+                break
+            deleted += attempt(where, client.delete_cdn_transfer_rule, target.stream_id, url)
+        cleared = not refused.is_set() and attempt("", client.clear_cdn_transfer_rule, target.stream_id)
         return target, deleted, failures, cleared
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="zego-teardown") as pool:
         for target, deleted, failures, cleared in pool.map(one, targets):
+            if cleared is None:
+                report.problems.append(f"{target.stream_id}: not attempted, ZEGO refused the credentials")
+                continue
             report.urls_deleted += deleted
             report.failures.extend(failures)
             if cleared:

@@ -44,11 +44,13 @@ def run_teardown(
 ) -> Callable[..., tuple[int, str]]:
     """Runs `zego-cdn teardown --stack-export FILE` with settings in the environment; (exit code, stdout+stderr)."""
 
-    def run(emulator: ZegoEmulator, document: dict[str, Any], *extra: str) -> tuple[int, str]:
+    def run(
+        emulator: ZegoEmulator, document: dict[str, Any], *extra: str, secret: str = SERVER_SECRET
+    ) -> tuple[int, str]:
         for name in ("ZEGO_IS_TEST", "ZEGO_RATE_LIMIT", "ZEGO_TIMEOUT", "ZEGO_RATE_LIMITER"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("ZEGO_APP_ID", str(APP_ID))
-        monkeypatch.setenv("ZEGO_SERVER_SECRET", SERVER_SECRET)
+        monkeypatch.setenv("ZEGO_SERVER_SECRET", secret)
         monkeypatch.setenv("ZEGO_API_ENDPOINT", emulator.url)
         path = tmp_path / "export.json"
         path.write_text(json.dumps(document))
@@ -157,3 +159,19 @@ def test_thirty_streams_are_torn_down_at_the_rate_limit_without_a_rate_limit_ans
     assert all(not rules for rules in emulator.admin.streams().values())
     times = sorted(entry["time"] for entry in log)
     assert times[-1] - times[0] >= 5.0  # 60 calls at 10/s cannot take less than ~5.9 s
+
+
+def test_wrong_credentials_stop_the_run_after_the_first_refusals(
+    emulator: ZegoEmulator, run_teardown: Callable[..., tuple[int, str]]
+) -> None:
+    streams = {f"s{index:02d}": [url(f"s{index:02d}")] for index in range(40)}
+
+    code, output = run_teardown(
+        emulator, stack_export(streams), "--parallel", "4", secret="a-made-up-wrong-secret-000000000"
+    )
+
+    assert code == 1
+    assert len(emulator.admin.requests()) <= 4  # one refused call per worker at most, not 80
+    assert "not attempted, ZEGO refused the credentials" in output
+    assert "streams cleared: 0 of 40" in output
+    assert "a-made-up-wrong-secret" not in output
