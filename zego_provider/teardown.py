@@ -171,10 +171,9 @@ def targets_from_lines(lines: Iterable[str]) -> list[StreamTarget]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        stream_id, _, url = line.partition(" ")
+        stream_id, *url = line.split(None, 1)
         target = targets.setdefault(stream_id, StreamTarget(stream_id, sources=["stdin"]))
-        if url.strip():
-            target.add_urls([url.strip()])
+        target.add_urls(url)
     return list(targets.values())
 
 

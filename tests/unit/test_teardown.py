@@ -134,7 +134,7 @@ def test_an_empty_stack_has_nothing_to_tear_down() -> None:
 
 
 def test_stdin_lines_are_streams_with_optional_urls() -> None:
-    lines = ["# streams of the event", "", "main", f"main {A}", f"  side   {B}  ", "main"]
+    lines = ["# streams of the event", "", "main\n", f"main {A}\n", f"  side \t {B}  \n", "main"]
     targets = targets_from_lines(lines)
     assert [(t.stream_id, t.cdn_urls, t.secret_urls) for t in targets] == [("main", [A], False), ("side", [B], False)]
 
