@@ -317,8 +317,9 @@ def test_sigkill_during_up_leaves_pending_creates_whose_relays_exist_and_up_adop
     assert refused.returncode != 0 and "locked" in refused.stderr and "pulumi cancel" in refused.stderr
 
     for line in readme_commands("killed up"):
-        run_readme(stack, line)
+        result = run_readme(stack, line)
         if line.startswith("pulumi up"):
+            assert "interrupted while creating" in result.stdout + result.stderr  # the engine warns
             assert outside_state(stack) == {}  # Create of an existing relay succeeds: now recorded
     assert pending(stack) == {}
     assert len(stack.live_rules()) == STREAMS and stack.live_rules() == stack.recorded_rules()
@@ -339,7 +340,8 @@ def test_a_second_sigint_during_up_then_a_plain_destroy_leaves_relays_that_teard
     assert orphans and set(orphans) <= set(creating)
     assert not locked(stack)  # unlike SIGKILL, the second SIGINT still releases the lock
 
-    stack.destroy()  # the mistake the README warns about: destroy knows only the recorded resources
+    mistake = stack.destroy()  # what the README warns about: destroy knows only the recorded resources
+    assert "interrupted while creating" in mistake.stdout + mistake.stderr  # a warning, and exit 0
     assert stack.recorded_rules() == {}
     assert stack.live_rules() == orphans  # ...so the relays of the pending creates survive it
     assert pending(stack) == creating  # and the state still names them
