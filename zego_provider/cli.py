@@ -37,6 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("cdn_url", metavar="CDN_URL")
     clear = actions.add_parser("clear", help="ClearCDNTransferRule: drop every scheduled relay of STREAM_ID")
     clear.add_argument("stream_id", metavar="STREAM_ID")
+    teardown = actions.add_parser(
+        "teardown",
+        help="Delete every recorded URL and Clear every stream of a stack export (or of stdin)",
+        description="Recovery without a usable Pulumi state: per stream, DeleteCDNTransferRule for each "
+        "recorded CDN URL, then ClearCDNTransferRule. Exit 0 when all is torn down, 1 when anything is left.",
+    )
+    source = teardown.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack-export", metavar="FILE", help="a `pulumi stack export` file (pending operations too)")
+    source.add_argument("--stdin", action="store_true", help="read `STREAM_ID [CDN_URL]` lines from stdin")
+    teardown.add_argument("--parallel", type=int, default=8, metavar="N", help="streams at once (default 8)")
     actions.add_parser(
         "emulator",
         help="run the local ZEGO API emulator (see `zego-cdn emulator --help`)",
@@ -52,6 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(emulator_main(args_list[1:]))
     args = _parser().parse_args(args_list)
+    if args.command == "teardown":
+        from .teardown import run
+
+        return run(
+            stack_export=args.stack_export, stdin=sys.stdin, out=sys.stdout, err=sys.stderr, parallel=args.parallel
+        )
     try:
         with ZegoClient.from_env() as client:
             response = _run(client, args)

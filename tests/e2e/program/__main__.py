@@ -1,6 +1,8 @@
 """The e2e tests' Pulumi program: the streams and their relays come from the `streams` stack config.
 
 Streams named in the optional `secretStreams` config get their CDN URLs wrapped as secrets.
+A stream's optional `options` object is passed as pulumi.ResourceOptions keywords (protect,
+retain_on_delete, delete_before_replace, ignore_changes...).
 """
 
 import json
@@ -17,4 +19,5 @@ for name, spec in json.loads(config.require("streams")).items():
         name,
         stream_id=spec["stream_id"],
         cdn_urls=[pulumi.Output.secret(url) for url in urls] if name in secret_streams else urls,
+        opts=pulumi.ResourceOptions(**spec.get("options", {})),
     )
