@@ -227,8 +227,9 @@ def test_diff_updates_in_place_on_any_other_change(provider: CdnTransferRuleSetP
     assert result.changes is True and result.replaces == []
 
 
-def test_diff_counts_unknown_urls_as_a_change(provider: CdnTransferRuleSetProvider) -> None:
-    result = provider.diff("x", props("s", A), {**props("s"), "cdn_urls": UNKNOWN})
+@pytest.mark.parametrize("urls", [UNKNOWN, [A, Unknown()], [Unknown(), A]], ids=["list", "item", "first item"])
+def test_diff_counts_unknown_urls_as_a_change(provider: CdnTransferRuleSetProvider, urls: Any) -> None:
+    result = provider.diff("x", props("s", A), {**props("s"), "cdn_urls": urls})
     assert result.changes is True and result.replaces == []
 
 
