@@ -95,6 +95,17 @@ def test_two_rule_sets_on_one_stream_are_refused_at_preview(stack: Stack) -> Non
     assert stack.emulator.admin.requests() == []
 
 
+def test_a_stream_id_output_claiming_a_declared_stream_fails_the_up_before_its_relays(stack: Stack) -> None:
+    stack.set_streams({"stage": rule_set("shared", A_OLD), "mirror": {"stream_id_of": "stage", "cdn_urls": [B]}})
+    result = stack.up(check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "stream 'shared' is declared by two CdnTransferRuleSets, 'stage' and 'mirror'" in output
+    assert "Traceback" not in output
+    assert stack.live_rules() == {"shared": [A_OLD]}  # the mirror's relay was never sent
+    stack.destroy()
+
+
 def test_a_rotated_token_is_a_delete_then_a_create_of_the_new_url(stack: Stack) -> None:
     stack.set_streams({"main": rule_set("live", A_OLD, B)})
     stack.up()

@@ -2,8 +2,9 @@
 
 Each entry is `name: {"stream_id": ..., "cdn_urls": [...]}`, optionally with `"component": C`
 (the rule set is a child of a component resource named C) and `"aliases": [{"name": N,
-"component": C or null}]` (where it was before). Streams named in the optional `secretStreams`
-config get their CDN URLs wrapped as secrets.
+"component": C or null}]` (where it was before), or `"stream_id_of": N` instead of
+`"stream_id"` (the stream id Output of the rule set N, declared earlier). Streams named in
+the optional `secretStreams` config get their CDN URLs wrapped as secrets.
 """
 
 import json
@@ -15,6 +16,7 @@ from zego_provider import CdnTransferRuleSet
 config = pulumi.Config()
 secret_streams = set(json.loads(config.get("secretStreams") or "[]"))
 components: dict[str, pulumi.ComponentResource] = {}
+rule_sets: dict[str, CdnTransferRuleSet] = {}
 
 
 def component(name: str) -> pulumi.ComponentResource:
@@ -30,9 +32,9 @@ def alias(spec: dict) -> pulumi.Alias:
 
 for name, spec in json.loads(config.require("streams")).items():
     urls = spec["cdn_urls"]
-    CdnTransferRuleSet(
+    rule_sets[name] = CdnTransferRuleSet(
         name,
-        stream_id=spec["stream_id"],
+        stream_id=rule_sets[spec["stream_id_of"]].stream_id if "stream_id_of" in spec else spec["stream_id"],
         cdn_urls=[pulumi.Output.secret(url) for url in urls] if name in secret_streams else urls,
         opts=pulumi.ResourceOptions(
             parent=component(spec["component"]) if spec.get("component") else None,
