@@ -16,11 +16,13 @@ new resource side by side, but the engine's order gives it what it needs:
 So `check` records (stream id -> declared URLs) here, and the delete of a resource whose stream
 is still declared leaves alone what the other declares and skips the Clear (which would drop
 the other's scheduled relays). Only `check` records: the engine checks every resource before it
-creates or updates it, and a harness that plays several deployments in one provider process
-(create, then delete in a "later" run) stays correct as long as it checks only in the
-deployment that creates. The limits are in the README
-("Lifecycle hazards"): claims live in one provider process, so another stack (or a `pulumi up`
-of a program that no longer runs the other rule set) is not protected.
+creates or updates it, so nothing more is needed. A test harness that plays several
+deployments in one provider process must give each deployment that deletes what an earlier
+one checked a process of its own, as the engine does (tests/integration does so).
+
+Limits (README, "Lifecycle hazards"): the claims live in one provider process, so rule sets
+of another stack, or left out by `--target`, are not seen. Claims are per stream, not per
+resource: the provider is never told which resource a call is for.
 """
 
 from __future__ import annotations

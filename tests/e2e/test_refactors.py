@@ -124,3 +124,16 @@ def test_urls_that_differ_only_in_the_query_are_refused_at_preview(stack: Stack)
     assert result.returncode != 0
     assert "cdn_urls[0] and cdn_urls[2] are the same relay" in output
     assert stack.emulator.admin.requests() == []
+
+
+def test_a_forced_replacement_on_the_same_stream_keeps_every_relay(stack: Stack) -> None:
+    """`pulumi up --replace URN`: the new rule set is created, then the old one deleted; the new
+    one declares the same stream, so that delete sends nothing."""
+    stack.set_streams({"main": rule_set("live", A_OLD, B)})
+    stack.up()
+    [urn] = [r["urn"] for r in stack.export()["deployment"]["resources"] if r["urn"].endswith("::main")]
+    before = len(stack.emulator.admin.requests())
+    stack.up("--replace", urn)
+    assert sent(stack)[before:] == [("CreatCDNTransferRule", A_OLD), ("CreatCDNTransferRule", B)]
+    assert stack.live_rules() == {"live": sorted([A_OLD, B])}
+    assert_zego_holds_what_the_state_lists(stack)
