@@ -196,19 +196,30 @@ class CdnTransferRuleSetProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Remove first, then add with rollback: a failure at any point leaves ZEGO with no rule
-        that the recorded (old) state does not list.
+        that the recorded (old) state does not list, and the removed rules are created again, so
+        that ZEGO holds what the state (which keeps the old inputs on a failed update) lists.
 
         URLs are compared whole: a URL whose query changed (a rotated token) is deleted, then
         created again with the new query, since ZEGO keeps the old query on a Create of a relay it
         already has. A removed URL that another rule set of this deployment still declares stays.
         """
         inputs = self._inputs(news)
-        claim = self._claims.claim(inputs.stream_id)
+        stream_id = inputs.stream_id
+        claim = self._claims.claim(stream_id)
         old_urls = set(olds.get("cdn_urls") or [])
         new_urls = set(inputs.cdn_urls)
-        removed = sorted(old_urls - new_urls)
-        self._delete_all(inputs.stream_id, [url for url in removed if claim is None or not claim.declares(url)])
-        self._create_all(inputs.stream_id, sorted(new_urls - old_urls))
+        removed = [url for url in sorted(old_urls - new_urls) if claim is None or not claim.declares(url)]
+        client = self._client()
+        deleted: list[str] = []
+        try:
+            for url in removed:
+                with _absent_counts_as_done():
+                    client.delete_cdn_transfer_rule(stream_id, url)
+                deleted.append(url)
+            self._create_all(stream_id, sorted(new_urls - old_urls))
+        except ZegoApiError as error:
+            self._restore(stream_id, deleted, error)
+            raise
         return UpdateResult(inputs.model_dump())
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -298,6 +309,25 @@ class CdnTransferRuleSetProvider(ResourceProvider):
             )
         elif urls:
             cause.add_note(f"Rolled back the {len(urls)} rule(s) this operation had created on {stream_id!r}.")
+
+    def _restore(self, stream_id: str, urls: list[str], cause: ZegoApiError) -> None:
+        """Create again the rules a failed update had deleted (a relay that was running restarts
+        at the next publish)."""
+        client = self._client()
+        left = 0
+        for url in urls:
+            try:
+                client.create_cdn_transfer_rule(stream_id, url)
+            except ZegoApiError as error:
+                log.error("restoring a rule on %s failed: %s", stream_id, error)
+                left += 1
+        if left:
+            cause.add_note(
+                f"Could not create again {left} of the {len(urls)} rule(s) this update had deleted on "
+                f"{stream_id!r}; the state still lists them: run `pulumi up` again."
+            )
+        elif urls:
+            cause.add_note(f"Created again the {len(urls)} rule(s) this update had deleted on {stream_id!r}.")
 
     def _delete_all(self, stream_id: str, urls: Iterable[str]) -> None:
         client = self._client()

@@ -314,13 +314,49 @@ def test_update_of_stop_relays_on_delete_alone_sends_nothing(
     assert zego.calls == []
 
 
-def test_update_rolls_back_its_creates_when_one_fails(provider: CdnTransferRuleSetProvider, zego: FakeZego) -> None:
+def test_update_rolls_back_its_creates_and_restores_its_deletes_when_a_create_fails(
+    provider: CdnTransferRuleSetProvider, zego: FakeZego
+) -> None:
     olds = recorded(zego, "s", A)
     zego.fail(CREATE, D, invalid())
-    with pytest.raises(ZegoInvalidInputError):
+    with pytest.raises(ZegoInvalidInputError) as caught:
         provider.update("x", olds, props("s", C, D))
-    assert zego.calls == [(DELETE, "s", A), (CREATE, "s", C), (CREATE, "s", D), (DELETE, "s", C)]
-    assert set(zego.live("s")) <= set(olds["cdn_urls"])  # nothing the recorded state does not list
+    assert zego.calls == [(DELETE, "s", A), (CREATE, "s", C), (CREATE, "s", D), (DELETE, "s", C), (CREATE, "s", A)]
+    assert zego.live("s") == olds["cdn_urls"]  # what the state, which keeps the old inputs, lists
+    assert "Created again the 1 rule(s)" in "\n".join(caught.value.__notes__)
+
+
+def test_a_failed_token_rotation_leaves_the_old_url_relayed(
+    provider: CdnTransferRuleSetProvider, zego: FakeZego
+) -> None:
+    olds = recorded(zego, "s", A)
+    zego.fail(CREATE, A_NEW, server_error())
+    with pytest.raises(ZegoServerError):
+        provider.update("x", olds, props("s", A_NEW))
+    assert zego.calls == [(DELETE, "s", A), (CREATE, "s", A_NEW), (DELETE, "s", A_NEW), (CREATE, "s", A)]
+    assert zego.live("s") == [A]
+
+
+def test_a_failed_delete_in_an_update_restores_what_it_had_deleted(
+    provider: CdnTransferRuleSetProvider, zego: FakeZego
+) -> None:
+    olds = recorded(zego, "s", A, B, C)
+    zego.fail(DELETE, B, invalid("DeleteCDNTransferRule"))
+    with pytest.raises(ZegoInvalidInputError) as caught:
+        provider.update("x", olds, props("s", C))
+    assert zego.calls == [(DELETE, "s", A), (DELETE, "s", B), (CREATE, "s", A)]
+    assert zego.live("s") == [A, B, C]
+    assert "Created again the 1 rule(s)" in "\n".join(caught.value.__notes__)
+
+
+def test_a_failed_restore_is_noted(provider: CdnTransferRuleSetProvider, zego: FakeZego) -> None:
+    olds = recorded(zego, "s", A, B)
+    zego.fail(CREATE, C, invalid())
+    zego.fail(CREATE, A, server_error())
+    with pytest.raises(ZegoInvalidInputError) as caught:
+        provider.update("x", olds, props("s", B, C))
+    assert "Could not create again 1 of the 1 rule(s)" in "\n".join(caught.value.__notes__)
+    assert "cdn-a" not in "\n".join(caught.value.__notes__)
 
 
 def test_a_rotated_token_ends_with_exactly_the_new_url(provider: CdnTransferRuleSetProvider, zego: FakeZego) -> None:
