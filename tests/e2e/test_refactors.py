@@ -137,3 +137,14 @@ def test_a_forced_replacement_on_the_same_stream_keeps_every_relay(stack: Stack)
     assert sent(stack)[before:] == [("CreatCDNTransferRule", A_OLD), ("CreatCDNTransferRule", B)]
     assert stack.live_rules() == {"live": sorted([A_OLD, B])}
     assert_zego_holds_what_the_state_lists(stack)
+
+
+def test_a_failed_token_rotation_leaves_the_old_url_relayed_as_the_state_says(stack: Stack) -> None:
+    stack.set_streams({"main": rule_set("live", A_OLD, B)})
+    stack.up()
+    stack.emulator.admin.inject(match={"action": "CreatCDNTransferRule"}, count=1, code=5004)
+    stack.set_streams({"main": rule_set("live", A_NEW, B)})
+    result = stack.up(check=False)
+    assert result.returncode != 0 and "5004" in result.stdout + result.stderr
+    assert stack.live_rules() == {"live": sorted([A_OLD, B])}
+    assert stack.recorded_rules() == {"live": sorted([A_OLD, B])}
