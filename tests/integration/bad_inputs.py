@@ -63,6 +63,7 @@ RESOURCE_INPUTS = [
     BadInput("CDN URL over 2048 characters", "cdn_urls[1]", _urls("rtmp://cdn.example.com/live/" + "k" * 2048)),
     BadInput("CDN URL of the wrong type (a number)", "cdn_urls[1]", _urls(7)),
     BadInput("the same CDN URL twice", "cdn_urls", _urls(OK_URL)),
+    BadInput("two CDN URLs that differ only in the query (one relay)", "cdn_urls", _urls(OK_URL + "?token=new")),
     BadInput("cdn_urls a string, not a list", "cdn_urls", {"stream_id": "stream", "cdn_urls": OK_URL}),
     BadInput(
         "21 CDN URLs (over the bound of 20)",

@@ -271,53 +271,67 @@ class SkewableClock:
 
 
 class MatrixRunner:
-    """One emulator (rate limit off) and one configured provider process, shared by every cell."""
+    """One emulator (rate limit off) and two configured provider processes, shared by every cell.
+
+    A provider process is one deployment: the rule sets it checked claim their streams, and its
+    deletes leave claimed relays alone (zego_provider.claims). So the cells' create, update and
+    delete run in `process`, and the destroy that follows in `destroyer`, which never checks, as
+    `pulumi destroy` never does.
+    """
 
     def __init__(self) -> None:
         self.clock = SkewableClock()
         self.emulator = ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None, clock=self.clock)
-        self._process: ProviderProcess | None = None
-        self._drain: threading.Thread | None = None
+        self._processes: list[tuple[ProviderProcess, threading.Thread]] = []
         self._stderr_lines: list[str] = []
         self.stderr = ""
-        """What the provider process wrote on stderr, once the runner has stopped."""
+        """What the provider processes wrote on stderr, once the runner has stopped."""
 
     @property
     def process(self) -> ProviderProcess:
-        if self._process is None:
+        if not self._processes:
             raise RuntimeError("the runner is not started: use it as a context manager")
-        return self._process
+        return self._processes[0][0]
+
+    @property
+    def destroyer(self) -> ProviderProcess:
+        return self._processes[1][0]
 
     def __enter__(self) -> MatrixRunner:
         self.emulator.start()
         try:
-            # Credentials come only through Configure (stack config), as from `pulumi up`.
-            self._process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_TIMEOUT": ""})
-            # Every retry logs a warning: read stderr as it comes, so that a full pipe buffer
-            # (64 KiB) can never block the provider process in the middle of a cell.
-            self._drain = threading.Thread(
-                target=self._read_stderr, args=(self._process.process,), name="provider-stderr", daemon=True
-            )
-            self._drain.start()
-            self._process.configure(
-                {
-                    "zego:appId": str(APP_ID),
-                    "zego:serverSecret": SECRET,
-                    "zego:endpoint": self.emulator.url,
-                    "zego:rateLimit": "200",
-                    "zego:timeout": str(READ_TIMEOUT),
-                }
-            )
+            for role in ("deploy", "destroy"):
+                self._start(role)
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
         return self
 
+    def _start(self, role: str) -> None:
+        # Credentials come only through Configure (stack config), as from `pulumi up`.
+        process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_TIMEOUT": ""})
+        # Every retry logs a warning: read stderr as it comes, so that a full pipe buffer
+        # (64 KiB) can never block the provider process in the middle of a cell.
+        drain = threading.Thread(
+            target=self._read_stderr, args=(process.process,), name=f"provider-stderr-{role}", daemon=True
+        )
+        drain.start()
+        self._processes.append((process, drain))
+        process.configure(
+            {
+                "zego:appId": str(APP_ID),
+                "zego:serverSecret": SECRET,
+                "zego:endpoint": self.emulator.url,
+                "zego:rateLimit": "200",
+                "zego:timeout": str(READ_TIMEOUT),
+            }
+        )
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        process, self._process = self._process, None
-        if process is not None:
+        processes, self._processes = self._processes, []
+        for process, drain in processes:
             # ProviderProcess.close() would read stderr too; the drain thread owns it here.
             process.channel.close()
             process.process.terminate()
@@ -326,8 +340,7 @@ class MatrixRunner:
             except subprocess.TimeoutExpired:
                 process.process.kill()
                 process.process.wait(timeout=STOP_TIMEOUT)
-            if self._drain is not None:
-                self._drain.join(STOP_TIMEOUT)
+            drain.join(STOP_TIMEOUT)
             if process.process.stdout is not None:
                 process.process.stdout.close()
         self.stderr = "".join(self._stderr_lines)
@@ -403,10 +416,11 @@ class MatrixRunner:
         return replace(outcome, problems=tuple(problems), seconds=time.monotonic() - started)
 
     def _set_up(self, cell: Cell, plan: Plan) -> dict[str, Any] | None:
-        """Create the recorded state the operation starts from (no fault armed yet)."""
+        """Create the recorded state the operation starts from (no fault armed yet), as an earlier
+        deployment did: without a check in this one, so the cell's stream is not claimed by it."""
         if plan.before is None:
             return None
-        inputs = self._check(cell, plan.before)
+        inputs = {"stream_id": cell.stream_id, "cdn_urls": sorted(plan.before), "stop_relays_on_delete": True}
         _, outputs = self.process.create(cell.stream_id, inputs)
         return outputs
 
@@ -466,7 +480,7 @@ class MatrixRunner:
         """The destroy that follows: it must succeed and leave the stream empty."""
         props = {"stop_relays_on_delete": True, **(state or {"stream_id": cell.stream_id, "cdn_urls": []})}
         try:
-            self.process.delete(cell.stream_id, f"{APP_ID}:{cell.stream_id}", props)
+            self.destroyer.delete(cell.stream_id, f"{APP_ID}:{cell.stream_id}", props)
         except grpc.RpcError as error:
             last = (error.details() or "").strip().splitlines()
             return [f"destroy failed: {last[-1] if last else error}"]
