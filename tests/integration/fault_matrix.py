@@ -1,8 +1,8 @@
 """The fault matrix: each provider operation against each fault the emulator injects, as data.
 
 A row is a fault: what the emulator does (a ZEGO code, an HTTP status, a delay past the
-client's read timeout, a dropped connection, a body that is not JSON, or a real clock
-skew), on which of the operation's calls it lands, how many times in a row, and the
+client's read timeout, a dropped or reset connection, a body that is not JSON or cut short,
+or a real clock skew), on which of the operation's calls it lands, how many times in a row, and the
 outcome expected of each operation (create, update, delete of one CdnTransferRuleSet).
 `MatrixRunner` plays one cell against the real provider process (`python -m pulumi.dynamic`
 over gRPC) and a `ZegoEmulator`, and returns the observed `Outcome`; the test compares it
@@ -41,14 +41,15 @@ SECRET = "made-up-secret-for-fault-matrix-0"  # never a real credential
 
 READ_TIMEOUT = 1.0
 """zego:timeout of the provider process under test: the read timeout of one attempt."""
-DELAY = 1.5
-"""An injected delay: longer than READ_TIMEOUT, so the client gives up and retries."""
+DELAY = 5.0
+"""An injected delay: five times READ_TIMEOUT, so that even a loaded machine that stalls the
+client for seconds cannot see the reply arrive before its read timeout fires."""
 CLOCK_SKEW = 660.0
 """11 minutes: past ZEGO's 10 minutes of allowed Timestamp skew."""
-SETTLE_TIMEOUT = DELAY + 5.0
+SETTLE_TIMEOUT = 2 * DELAY + 10.0
+"""How long a cell waits for delayed requests to land at the emulator after the client gave up."""
 STOP_TIMEOUT = 10.0
 """Seconds to wait for the provider process, then its stderr reader, to end."""
-"""How long a cell waits for delayed requests to land at the emulator after the client gave up."""
 
 CREATE = "CreatCDNTransferRule"  # sic: ZEGO's spelling
 DELETE = "DeleteCDNTransferRule"
@@ -150,7 +151,7 @@ class Fault:
     label: str
     effect: Mapping[str, Any]
     """One emulator fault effect ({"code": 5000}, {"http_status": 502}, {"delay": s}, {"drop": True},
-    {"malformed": True}); empty for a real clock skew."""
+    {"malformed": True}, {"cut": True}, {"reset": True}); empty for a real clock skew."""
     expect: Mapping[Operation, Outcome]
     at: Placement = "first"
     count: int = 2
@@ -187,6 +188,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault("timeout", f"read timeout (reply after {DELAY:g} s)", {"delay": DELAY}, TRANSIENT, at="middle"),
     Fault("drop", "dropped connection", {"drop": True}, TRANSIENT, at="first"),
     Fault("malformed", "malformed JSON", {"malformed": True}, TRANSIENT, at="last"),
+    # The request was processed, the reply ends after half its Content-Length: retried like a 5xx.
+    Fault("cut", "reply cut mid-body", {"cut": True}, TRANSIENT, at="middle"),
+    Fault("reset", "connection reset after the request was read", {"reset": True}, TRANSIENT, at="last"),
     # Permanent: fail at once, undo what this operation created.
     Fault(
         "expired-injected",

@@ -38,7 +38,7 @@ def test_the_matrix_covers_every_fault_kind_the_api_documents() -> None:
     assert retryable | rate_limited <= codes
     assert {5005, 100000004} <= codes
     assert {fault.effect.get("http_status") for fault in FAULTS} >= {500, 502, 503}
-    assert {next(iter(fault.effect), None) for fault in FAULTS} >= {"delay", "drop", "malformed", None}
+    assert {next(iter(fault.effect), None) for fault in FAULTS} >= {"delay", "drop", "malformed", "cut", "reset", None}
     assert any(fault.skew for fault in FAULTS)
     assert {fault.at for fault in FAULTS} == {"first", "middle", "last"}
     assert len({fault.key for fault in FAULTS}) == len(FAULTS)

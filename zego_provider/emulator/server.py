@@ -364,6 +364,7 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, like the client's pooled session."""
 
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # an unreadable request line still gets a status line and headers
     server_version = "ZegoEmulator/1"
     timeout = IDLE_TIMEOUT
     # Headers and body leave in one write when the handler flushes; with Nagle off, no
@@ -380,6 +381,17 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
         # StreamRequestHandler.setup applies `timeout` to the socket: the server's, not the class default.
         self.timeout = self.emulator.idle_timeout  # type: ignore[misc]
         super().setup()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed HTTP (bad request line, huge headers, unknown method) gets a JSON error and a close.
+
+        The standard handler answers an HTML page, without any status line when the request line was
+        unreadable; a client parsing our replies deserves HTTP/1.1 and JSON here too.
+        """
+        self.close_connection = True
+        status = HTTPStatus(code)
+        self.log_error("code %d, message %s", code, message or status.phrase)
+        self._send_json(status, {"error": self.emulator.redact(message or status.phrase)})
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         code_text = str(code.value) if isinstance(code, HTTPStatus) else str(code)

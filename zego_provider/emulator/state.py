@@ -275,6 +275,12 @@ class EmulatorState:
             heapq.heappush(self._nonce_expiry, (expires, nonce))
             return True
 
+    @property
+    def nonces_remembered(self) -> int:
+        """How many used nonces are kept (bounded by the window and MAX_NONCES)."""
+        with self._lock:
+            return len(self._nonces)
+
     # --- configuration --------------------------------------------------------------
 
     def configure(
