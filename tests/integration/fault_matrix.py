@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
-import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -32,6 +30,7 @@ from typing import Any, Literal
 
 import grpc
 
+from zego_provider.client import DEFAULT_MAX_ATTEMPTS
 from zego_provider.emulator import ZegoEmulator
 
 from .provider_process import ProviderProcess
@@ -44,12 +43,12 @@ READ_TIMEOUT = 1.0
 DELAY = 5.0
 """An injected delay: five times READ_TIMEOUT, so that even a loaded machine that stalls the
 client for seconds cannot see the reply arrive before its read timeout fires."""
+ATTEMPTS = DEFAULT_MAX_ATTEMPTS
+"""Attempts the provider's client makes of one call (its default)."""
 CLOCK_SKEW = 660.0
 """11 minutes: past ZEGO's 10 minutes of allowed Timestamp skew."""
 SETTLE_TIMEOUT = 2 * DELAY + 10.0
 """How long a cell waits for delayed requests to land at the emulator after the client gave up."""
-STOP_TIMEOUT = 10.0
-"""Seconds to wait for the provider process, then its stderr reader, to end."""
 
 CREATE = "CreatCDNTransferRule"  # sic: ZEGO's spelling
 DELETE = "DeleteCDNTransferRule"
@@ -139,6 +138,11 @@ def clean_error(code: int, *, rolled_back: int = 0) -> Outcome:
     return Outcome(succeeded=False, code=code, request_id=True, rolled_back=rolled_back)
 
 
+def transport_error(*, retries: int, rolled_back: int = 0) -> Outcome:
+    """Every attempt failed without a ZEGO answer: no code, no RequestId, the operation undone."""
+    return Outcome(succeeded=False, retries=retries, rolled_back=rolled_back)
+
+
 def everywhere(outcome: Outcome) -> dict[Operation, Outcome]:
     return dict.fromkeys(OPERATIONS, outcome)
 
@@ -155,7 +159,8 @@ class Fault:
     expect: Mapping[Operation, Outcome]
     at: Placement = "first"
     count: int = 2
-    """Consecutive faulted attempts: at most 2 transient ones, so the client (5 attempts) recovers quickly."""
+    """Consecutive faulted attempts: 2 for a transient fault, so the client (5 attempts) recovers quickly;
+    ATTEMPTS for one that persists through every retry."""
     skew: float = 0.0
     """Seconds the emulator's clock runs ahead during the operation (a real skew, no injection)."""
 
@@ -191,6 +196,20 @@ FAULTS: tuple[Fault, ...] = (
     # The request was processed, the reply ends after half its Content-Length: retried like a 5xx.
     Fault("cut", "reply cut mid-body", {"cut": True}, TRANSIENT, at="middle"),
     Fault("reset", "connection reset after the request was read", {"reset": True}, TRANSIENT, at="last"),
+    # The same cut on every attempt of one call (the client makes ATTEMPTS): the operation fails
+    # and undoes what it created, including the URL whose Create may have happened anyway.
+    Fault(
+        "cut-persistent",
+        "reply cut mid-body, every attempt",
+        {"cut": True},
+        {
+            "create": transport_error(retries=ATTEMPTS - 1, rolled_back=2),  # A, and B itself
+            "update": transport_error(retries=ATTEMPTS - 1, rolled_back=1),  # C itself
+            "delete": transport_error(retries=ATTEMPTS - 1),  # B is gone, C stays recorded
+        },
+        at="middle",
+        count=ATTEMPTS,
+    ),
     # Permanent: fail at once, undo what this operation created.
     Fault(
         "expired-injected",
@@ -281,8 +300,6 @@ class MatrixRunner:
         self.clock = SkewableClock()
         self.emulator = ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None, clock=self.clock)
         self._process: ProviderProcess | None = None
-        self._drain: threading.Thread | None = None
-        self._stderr_lines: list[str] = []
         self.stderr = ""
         """What the provider process wrote on stderr, once the runner has stopped."""
 
@@ -296,13 +313,9 @@ class MatrixRunner:
         self.emulator.start()
         try:
             # Credentials come only through Configure (stack config), as from `pulumi up`.
+            # ProviderProcess drains the process's stderr itself (every retry logs a warning),
+            # so a full pipe can never block it in the middle of a cell.
             self._process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_TIMEOUT": ""})
-            # Every retry logs a warning: read stderr as it comes, so that a full pipe buffer
-            # (64 KiB) can never block the provider process in the middle of a cell.
-            self._drain = threading.Thread(
-                target=self._read_stderr, args=(self._process.process,), name="provider-stderr", daemon=True
-            )
-            self._drain.start()
             self._process.configure(
                 {
                     "zego:appId": str(APP_ID),
@@ -321,28 +334,13 @@ class MatrixRunner:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         process, self._process = self._process, None
-        if process is not None:
-            # ProviderProcess.close() would read stderr too; the drain thread owns it here.
-            process.channel.close()
-            process.process.terminate()
-            try:
-                process.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.process.kill()
-                process.process.wait(timeout=STOP_TIMEOUT)
-            if self._drain is not None:
-                self._drain.join(STOP_TIMEOUT)
-            if process.process.stdout is not None:
-                process.process.stdout.close()
-        self.stderr = "".join(self._stderr_lines)
-        self.emulator.stop()
-
-    def _read_stderr(self, process: subprocess.Popen[str]) -> None:
-        if process.stderr is None:
-            return
-        with process.stderr:
-            for line in process.stderr:  # ends at EOF, when the process exits
-                self._stderr_lines.append(line)
+        try:
+            if process is not None:
+                self.stderr = process.close()  # everything it wrote, for the secret check
+                if process.process.stdout is not None:
+                    process.process.stdout.close()
+        finally:
+            self.emulator.stop()
 
     # --- one cell -------------------------------------------------------------------
 
