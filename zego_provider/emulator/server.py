@@ -398,7 +398,8 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
         self.log_message('"%s" %s %s', self.requestline, code_text, str(size))
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), self.emulator.redact(format % args))
+        if log.isEnabledFor(logging.DEBUG):  # redacting a 64 KB request line costs; only when it is shown
+            log.debug("%s %s", self.address_string(), self.emulator.redact(format % args))
 
     # --- routing ------------------------------------------------------------------
 
@@ -589,7 +590,8 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
         return state.delete_rule(stream_id, cdn_url, int(sequence))
 
     def _reply(self, outcome: Outcome, entry: dict[str, Any], *, note: str = "") -> bytes:
-        message = message_for(outcome.code, outcome.detail)
+        # A detail may quote a parameter; should a client have sent the secret there, it goes no further.
+        message = self.emulator.hide_secret(message_for(outcome.code, outcome.detail))
         entry.update(code=outcome.code, message=message + note, http_status=HTTPStatus.OK.value)
         self.emulator.state.record(entry)  # before replying: a test reading the log right after sees it
         reply = {"Code": outcome.code, "Message": message, "RequestId": entry["request_id"], "Data": None}

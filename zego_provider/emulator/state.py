@@ -210,7 +210,8 @@ class EmulatorState:
 
     def _undocumented_case(self, stream_id: str, sequence: int | None, switch: str, problem: str) -> Outcome:
         """A case ZEGO does not document: answered 0 unless `switch` names an error code."""
-        self._commit(stream_id, self._rules.get(stream_id, []), sequence)  # the sequence moved
+        if sequence is not None:  # the rules stay, but the Sequence moved
+            self._commit(stream_id, self._rules.get(stream_id, []), sequence)
         code = self.switches[switch]
         return Outcome(code, "" if code == SUCCESS else problem)
 
