@@ -22,9 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from zego_provider.emulator import EmulatorState, StateFileError, ZegoEmulator
+from zego_provider.emulator import EmulatorState, FaultBook, StateFileError, ZegoEmulator, strictjson
 from zego_provider.emulator.cli import main
+from zego_provider.emulator.faults import EFFECTS, problem_of
 from zego_provider.emulator.state import LOG_BYTES, NONCE_WINDOW
 
 if TYPE_CHECKING:
@@ -372,6 +376,44 @@ def test_the_request_log_is_bounded_in_bytes() -> None:
     assert kept[-1]["n"] == 99
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+FAULT_LIKE = st.dictionaries(
+    st.sampled_from(["match", "skip", "count", "probability", "seed", "effect", *EFFECTS, "other"]),
+    JSON_VALUES,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fault=FAULT_LIKE | JSON_VALUES)
+def test_any_fault_body_is_either_a_fault_or_a_one_line_refusal(fault: Any) -> None:
+    book = FaultBook()
+    try:
+        described = book.add(fault)
+    except ValidationError as error:
+        problem = problem_of(error)
+        assert problem and "\n" not in problem
+        assert book.describe() == []
+    else:
+        assert len(set(described) & set(EFFECTS)) == 1
+        json.dumps(described, allow_nan=False)  # what the admin route answers is JSON
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200) | st.text(alphabet='[]{}":,0123456789eE.-+ NaInfity\\tru', max_size=200))
+def test_strict_json_either_parses_to_finite_json_or_refuses_with_a_value_error(data: bytes | str) -> None:
+    try:
+        value = strictjson.loads(data)
+    except ValueError as error:
+        assert "\n" not in str(error)
+    else:
+        json.dumps(value, allow_nan=False)  # finite, round-trips
+
+
 # --- secrets in logs --------------------------------------------------------------------------
 
 
@@ -474,6 +516,7 @@ def serve(*args: str) -> list[str]:
         pytest.param(b'{"format": 1, "app_id": 42, "rules": [], "sequences": []}', "AppId 42", id="another AppId"),
         pytest.param(b"\xff\xfe\x00", "not UTF-8", id="not UTF-8"),
         pytest.param(b"[]", "document", id="an array"),
+        pytest.param(b'{"format": 1, "rules": [], "sequences": [], "a\\nb": 1}', '"a\\nb"', id="a key with a newline"),
     ],
 )
 def test_a_damaged_state_file_exits_2_with_one_line(

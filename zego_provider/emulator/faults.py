@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, ValidationError, model_validator
 
+from . import strictjson
+
 MAX_DELAY = 30.0
 """An injected delay is capped so that a typo cannot hang a test run."""
 
@@ -156,7 +158,7 @@ def problem_of(error: ValidationError) -> str:
     for problem in error.errors(include_input=False, include_url=False):
         path: list[str] = []
         for part in problem["loc"]:
-            text = str(part)
+            text = strictjson.field_name(part)
             if text == "effect" or (path and path[-1] == text):
                 continue  # the union tag repeats the field name; "effect" is implicit in the flat shape
             path.append(text)

@@ -5,7 +5,9 @@ Checks run in the gateway's order (signature and friends, a replayed nonce, then
 limit, then the action's own parameters), so a refused signature costs neither a rate token
 nor a Sequence. The action names and the parameter rules are written out here again on
 purpose, and the signature is checked with the emulator's own copy of ZEGO's formula: the
-emulator shares only the return-code table with the client, so a client bug cannot hide here.
+emulator shares with the client the return-code table and the settings' facts (the loopback
+check, the AppId bound), never its signing, encoding or action names, so a client bug cannot
+hide here.
 
 The admin routes are a table of (method, path pattern) -> handler. They answer only requests
 addressed to a loopback Host (and from no foreign Origin), so a web page cannot reach them by

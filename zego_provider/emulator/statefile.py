@@ -65,7 +65,7 @@ class StateDocument(BaseModel):
 
 def _one_line(error: ValidationError) -> str:
     first = error.errors(include_input=False, include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "document"
+    where = ".".join(strictjson.field_name(part) for part in first["loc"]) or "document"
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     return f"{where}: {first['msg']}{more}"
 

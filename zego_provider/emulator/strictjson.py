@@ -17,6 +17,7 @@ MAX_DEPTH = 32
 """Deeper than anything the emulator reads legitimately (its state file nests 3 levels)."""
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -56,3 +57,10 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise ValueError(f"nested deeper than {max_depth} levels") from None
     except ValueError as error:
         raise ValueError(str(error).splitlines()[0] if str(error) else "not JSON") from None
+
+
+def field_name(part: str | int) -> str:
+    """One step of a validation error's path, safe to print: a key the sender made up comes quoted,
+    cut short and on one line, so an error message can never span lines or echo a long input."""
+    text = str(part)
+    return text if _PLAIN_NAME.fullmatch(text) else json.dumps(text[:40])
