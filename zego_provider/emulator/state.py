@@ -298,6 +298,9 @@ class EmulatorState:
         `test_rate_limit` None means half of `rate_limit`. The values are typed; the HTTP front
         validates what arrives as JSON.
         """
+        for name, rate in (("rate_limit", rate_limit), ("test_rate_limit", test_rate_limit)):
+            if isinstance(rate, int | float) and not 0 <= rate < float("inf"):
+                raise ValueError(f"{name} must be a finite number of calls per second, 0 or None for no limit")
         with self._lock:
             if not isinstance(rate_limit, _Unset):
                 self.rate_limit = float(rate_limit) if rate_limit else None
