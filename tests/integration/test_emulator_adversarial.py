@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from zego_provider.emulator import EmulatorState, FaultBook, StateFileError, ZegoEmulator, strictjson
+from zego_provider.emulator import EmulatorState, FaultBook, StateFileError, StateWriteError, ZegoEmulator, strictjson
 from zego_provider.emulator.cli import main
 from zego_provider.emulator.faults import EFFECTS, problem_of
 from zego_provider.emulator.state import LOG_BYTES, NONCE_WINDOW
@@ -590,6 +590,25 @@ def test_a_failed_write_fails_the_request_and_memory_agrees_with_the_file(
     assert zego.code(CREATE, StreamId="new", CDNUrl=URL) == 0  # works again once the file is writable
     emulator.stop()
     assert set(json.loads(state_file.read_text())["rules"][i]["stream_id"] for i in range(2)) == {"kept", "new"}
+
+
+def test_a_failed_write_changes_nothing_in_the_backend(tmp_path: Path, fake_clock: FakeClock) -> None:
+    state_file = tmp_path / "state.json"
+    state = EmulatorState(APP_ID, clock=fake_clock, state_file=state_file)
+    assert state.create_rule("s", URL, 10).code == 0
+    state_file.unlink()
+    state_file.mkdir()
+
+    with pytest.raises(StateWriteError, match="cannot write the state file"):
+        state.create_rule("s", URL + "/2", 11)
+    with pytest.raises(StateWriteError):
+        state.reset()
+
+    assert state.snapshot() == {"s": [{"cdn_url": URL, "status": "scheduled"}]}
+    state_file.rmdir()
+    assert state.create_rule("s", URL + "/2", 11).code == 0  # Sequence 11 was never consumed
+    state.close()
+    assert [path.name for path in tmp_path.iterdir() if path.suffix == ".tmp"] == []
 
 
 def test_a_state_file_written_by_the_old_format_still_loads(
