@@ -17,7 +17,17 @@ import threading
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import strictjson
 
@@ -49,11 +59,10 @@ class DelayEffect(_Effect):
 
     delay: float = Field(ge=0, strict=True, allow_inf_nan=False)
 
-    @model_validator(mode="after")
-    def _cap(self) -> DelayEffect:
-        if self.delay > MAX_DELAY:
-            object.__setattr__(self, "delay", MAX_DELAY)
-        return self
+    @field_validator("delay")
+    @classmethod
+    def _cap(cls, delay: float) -> float:
+        return min(delay, MAX_DELAY)
 
 
 class DropEffect(_Effect):
