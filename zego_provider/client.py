@@ -262,9 +262,9 @@ _CAUSE_KINDS: tuple[tuple[type[BaseException], str], ...] = (  # the most precis
     (ConnectionRefusedError, "connection refused"),
     (ConnectionResetError, "connection reset"),
     (BrokenPipeError, "connection closed while sending"),
+    (urllib3.exceptions.InvalidChunkLength, "reply badly chunked"),  # an IncompleteRead too
     (http.client.IncompleteRead, "reply cut short"),
     (urllib3.exceptions.IncompleteRead, "reply cut short"),
-    (urllib3.exceptions.InvalidChunkLength, "reply badly chunked"),
     (urllib3.exceptions.NameResolutionError, "host name not resolved"),
     (socket.gaierror, "host name not resolved"),
     (http.client.LineTooLong, "reply status line or header too long"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -89,3 +90,41 @@ def test_auth_repr_never_shows_the_secret() -> None:
     auth = ZegoSignatureAuth(1, SecretStr("very-secret-value"))
     assert "very-secret-value" not in repr(auth)
     assert "very-secret-value" not in repr(vars(auth))
+
+
+def _nonces_of(count: int) -> list[str]:
+    auth = ZegoSignatureAuth(1, SecretStr("made-up"), clock=lambda: 1000.0)
+    return [auth.public_params()["SignatureNonce"] for _ in range(count)]
+
+
+def test_no_nonce_repeats_across_8_threads_of_2000_requests() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        batches = list(pool.map(_nonces_of, [2000] * 8))
+    nonces = [nonce for batch in batches for nonce in batch]
+    assert len(nonces) == 16_000 and len(set(nonces)) == 16_000
+
+
+def _nonces_into(queue: Any, count: int) -> None:
+    queue.put(_nonces_of(count))
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_no_nonce_repeats_across_4_processes_forked_after_import() -> None:
+    """A fork copies the parent's memory: a nonce source seeded once at import would repeat in
+    every child. secrets (the OS's CSPRNG) does not."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    children = [context.Process(target=_nonces_into, args=(queue, 2000)) for _ in range(4)]
+    for child in children:
+        child.start()
+    batches = [queue.get(timeout=60) for _ in children] + [_nonces_of(2000)]
+    for child in children:
+        child.join(timeout=30)
+        assert child.exitcode == 0
+    nonces = [nonce for batch in batches for nonce in batch]
+    assert len(nonces) == 10_000 and len(set(nonces)) == 10_000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", nonce) for nonce in nonces)
