@@ -235,3 +235,37 @@ def test_the_emulator_saw_a_distinct_nonce_on_every_attempt(client: ZegoClient, 
             fast.create_cdn_transfer_rule("s1", f"rtmp://cdn.example.com/live/{index}")
     nonces = [entry["params"]["SignatureNonce"] for entry in emulator.admin.requests()]
     assert len(nonces) == 8 and len(set(nonces)) == 8
+
+
+# --- settings abuse through a real process environment ----------------------------------
+
+UNDECODABLE = {
+    "ServerSecret with an invalid UTF-8 byte": (b"ZEGO_SERVER_SECRET", b"made-up-secret-\xff\xfe"),
+    "ServerSecret with an escape sequence": (b"ZEGO_SERVER_SECRET", b"made-up-secret-\x1b[2J"),
+    "AppId with an invalid UTF-8 byte": (b"ZEGO_APP_ID", b"12\xff"),
+    "endpoint with an invalid UTF-8 byte": (b"ZEGO_API_ENDPOINT", b"http://127.0.0.1:9\xff"),
+}
+
+
+@pytest.mark.parametrize(("variable", "value"), UNDECODABLE.values(), ids=UNDECODABLE.keys())
+def test_zego_cdn_refuses_an_undecodable_setting_with_exit_2_and_one_line(variable: bytes, value: bytes) -> None:
+    import os
+    import subprocess
+    import sys
+
+    with raw_http.raw_server(raw_http.ok) as server:
+        env = {
+            **{key: val for key, val in os.environb.items() if not key.startswith(b"ZEGO_")},
+            b"ZEGO_APP_ID": str(APP_ID).encode(),
+            b"ZEGO_SERVER_SECRET": SERVER_SECRET.encode(),
+            b"ZEGO_API_ENDPOINT": server.url.encode(),
+            variable: value,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "zego_provider.cli", "clear", "s"], env=env, capture_output=True, timeout=60
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == b"" and done.stderr.count(b"\n") == 1
+    assert b"Traceback" not in done.stderr and variable in done.stderr
+    assert value not in done.stderr and b"made-up-secret" not in done.stderr
+    assert server.requests == []
