@@ -36,6 +36,17 @@ class ZegoConfigError(ZegoError, ValueError):
         return (type(self), (self.problems,), dict(vars(self)))
 
 
+MAX_MESSAGE = 300
+MAX_REQUEST_ID = 64
+
+
+def _one_line(text: str, limit: int) -> str:
+    """The server's words as one printable line of bounded length: a Message or RequestId with
+    newlines or terminal escapes must not forge extra lines in a CI log or `zego-cdn` output."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[: limit + 1])
+    return shown[:limit] + "..." if len(text) > limit or len(shown) > limit else shown
+
+
 class ZegoApiError(ZegoError):
     """ZEGO refused or could not complete a call. Names the action, code, meaning and RequestId."""
 
@@ -68,10 +79,9 @@ class ZegoApiError(ZegoError):
         code = f"code {self.code}" if self.code is not None else "no ZEGO code"
         meaning = f" ({self.meaning})" if self.meaning else ""
         fix = f"; {self.fix}" if self.fix else ""
-        return (
-            f"ZEGO {self.action} failed: {code}{meaning}: {self.message or 'no message'}"
-            f" [RequestId {self.request_id or 'none'}]{fix}"
-        )
+        message = _one_line(self.message, MAX_MESSAGE) or "no message"
+        request_id = _one_line(self.request_id or "", MAX_REQUEST_ID) or "none"
+        return f"ZEGO {self.action} failed: {code}{meaning}: {message} [RequestId {request_id}]{fix}"
 
 
 def _rebuild_api_error(cls: type[ZegoApiError], state: dict[str, Any]) -> ZegoApiError:

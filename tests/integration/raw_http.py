@@ -73,6 +73,16 @@ def not_zego_json(conn: socket.socket) -> None:
     conn.sendall(_reply("200 OK", [("Content-Length", str(len(body))), ("Connection", "close")], body))
 
 
+def zego_reply(document: dict[str, object]) -> Callable[[socket.socket], None]:
+    """A well-formed reply carrying any JSON document (e.g. a hostile Message)."""
+    body = json.dumps(document).encode()
+
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(_reply("200 OK", [("Content-Length", str(len(body))), ("Connection", "close")], body))
+
+    return answer
+
+
 def redirect_to(location: str) -> Callable[[socket.socket], None]:
     def redirect(conn: socket.socket) -> None:
         conn.sendall(_reply("307 Temporary Redirect", [("Location", location), ("Content-Length", "0")], b""))

@@ -269,3 +269,19 @@ def test_zego_cdn_refuses_an_undecodable_setting_with_exit_2_and_one_line(variab
     assert b"Traceback" not in done.stderr and variable in done.stderr
     assert value not in done.stderr and b"made-up-secret" not in done.stderr
     assert server.requests == []
+
+
+def test_a_hostile_message_cannot_forge_lines_in_zego_cdn_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zego_provider.cli import main
+
+    hostile = {"Code": 5005, "Message": "no\nzego-cdn: ok [RequestId fake]\x1b[2J", "RequestId": "r\n1", "Data": None}
+    with raw_http.raw_server(raw_http.zego_reply(hostile)) as server:
+        monkeypatch.setenv("ZEGO_APP_ID", str(APP_ID))
+        monkeypatch.setenv("ZEGO_SERVER_SECRET", SERVER_SECRET)
+        monkeypatch.setenv("ZEGO_API_ENDPOINT", server.url)
+        assert main(["clear", "s1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "\x1b" not in captured.err and "5005" in captured.err

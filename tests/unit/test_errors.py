@@ -127,3 +127,20 @@ def test_the_module_docstring_names_only_what_the_client_uses() -> None:
     assert "error_for" in doc and "error_for(" in client_source
     assert "retryable" in doc and ".retryable" in client_source
     assert "is_retryable(" not in client_source  # the docstring says the client does not ask it
+
+
+@pytest.mark.parametrize(
+    ("message", "request_id"),
+    [
+        ("line one\nFAKE: deploy succeeded", "rid\r\nX-Injected: 1"),
+        ("\x1b[2J\x1b[31mcleared your terminal", "\x07"),
+        ("m" * 10_000, "r" * 10_000),
+        ("bad \udcff bytes", "rid\u2028sep"),
+    ],
+)
+def test_a_hostile_message_or_request_id_stays_one_bounded_printable_line(message: str, request_id: str) -> None:
+    text = str(error_for("ClearCDNTransferRule", 5005, message, request_id))
+    assert text.isprintable() and len(text) < 600
+    text.encode("utf-8")
+    error = error_for("ClearCDNTransferRule", 5005, message, request_id)
+    assert (error.message, error.request_id) == (message, request_id)  # the attributes keep the raw values
