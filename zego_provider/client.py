@@ -187,17 +187,30 @@ class ZegoClient:
                 self._bucket.acquire()
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
             reply: requests.Response | None = None
-            failure = ""
+            body, failure = b"", ""
+            deadline = time.monotonic() + _exchange_budget(self.timeout)
             try:
                 reply = self._session.get(
-                    _api_url(self.endpoint), params=query, auth=self._auth, timeout=self.timeout, allow_redirects=False
+                    _api_url(self.endpoint),
+                    params=query,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,  # read by `_read_reply`, bounded in size and time
                 )
-            except requests.RequestException as error:
+                body = _read_reply(reply, deadline)
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
                 failure = describe_transport_failure(error)
+            except _UnusableReply as error:
+                failure = str(error)
             # Raised outside the `except`: the requests exception (its text holds the signed URL)
             # is not even kept as the context.
-            if reply is None:
-                raise ZegoTransportError(action, None, failure, None)
+            if failure:
+                request_id = reply.headers.get("X-Request-Id") if reply is not None else None
+                if reply is not None:
+                    reply.close()  # drop the connection: what is left of the body is unknown
+                raise ZegoTransportError(action, None, failure, request_id)
+            assert reply is not None
         request_id = reply.headers.get("X-Request-Id")
         if reply.status_code >= 500:
             raise ZegoTransportError(action, None, f"HTTP {reply.status_code}", request_id)
@@ -210,7 +223,7 @@ class ZegoClient:
                 fix="set zego:endpoint (ZEGO_API_ENDPOINT) to the API's own address",
             )
         try:
-            response = ZegoResponse.model_validate_json(reply.content)
+            response = ZegoResponse.model_validate_json(body)
         except ValidationError:
             problem = f"HTTP {reply.status_code} with a body that is not ZEGO JSON"
             if reply.status_code >= 400:  # a proxy or wrong endpoint: retrying will not help
@@ -220,6 +233,36 @@ class ZegoClient:
             raise error_for(action, response.code, response.message, response.request_id)
         log.debug("%s %s ok [RequestId %s]", action, stream_id, response.request_id)
         return response
+
+
+MAX_REPLY_BYTES = 1 << 20
+"""ZEGO's replies are ~100 bytes of JSON; anything this large is not one (and not kept)."""
+
+
+class _UnusableReply(Exception):
+    """A reply too large or too slow to be ZEGO's; its text is the transport error's."""
+
+
+def _exchange_budget(timeout: float | tuple[float, float]) -> float:
+    """Seconds one whole exchange may take: connect plus read timeout. The read timeout alone
+    bounds each socket read, so a reply trickling a byte at a time would otherwise never end."""
+    return sum(timeout) if isinstance(timeout, tuple) else 2 * timeout
+
+
+def _read_reply(reply: requests.Response, deadline: float) -> bytes:
+    """The decoded body (a gzip bomb is bounded too). `read1` returns what has arrived, so the
+    deadline is checked however slowly bytes trickle in; urllib3 raises its own exceptions here
+    (requests' `iter_content` would wait to fill each chunk)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := reply.raw.read1(16384, decode_content=True):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _UnusableReply(f"reply over {MAX_REPLY_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise _UnusableReply("reply still arriving when the attempt's time ran out")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _new_session(endpoint: str) -> requests.Session:
@@ -263,26 +306,30 @@ _CAUSE_KINDS: tuple[tuple[type[BaseException], str], ...] = (  # the most precis
     (ConnectionResetError, "connection reset"),
     (BrokenPipeError, "connection closed while sending"),
     (urllib3.exceptions.InvalidChunkLength, "reply badly chunked"),  # an IncompleteRead too
-    (http.client.IncompleteRead, "reply cut short"),
-    (urllib3.exceptions.IncompleteRead, "reply cut short"),
+    (urllib3.exceptions.IncompleteRead, "reply cut short"),  # fewer bytes than Content-Length
+    (http.client.IncompleteRead, "reply cut short or badly chunked"),  # http.client says both so
     (urllib3.exceptions.NameResolutionError, "host name not resolved"),
     (socket.gaierror, "host name not resolved"),
     (http.client.LineTooLong, "reply status line or header too long"),
     (http.client.HTTPException, "malformed reply status line or headers"),
 )
 
-_ERROR_KINDS: tuple[tuple[type[requests.RequestException], str], ...] = (
+_ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
     (requests.exceptions.ConnectTimeout, "timed out connecting"),
     (requests.exceptions.ReadTimeout, "timed out waiting for the reply"),
+    (urllib3.exceptions.ReadTimeoutError, "timed out waiting for the reply"),
     (requests.exceptions.SSLError, "TLS handshake or certificate check failed"),
+    (urllib3.exceptions.SSLError, "TLS handshake or certificate check failed"),
     (requests.exceptions.ProxyError, "the proxy failed"),
     (requests.exceptions.ChunkedEncodingError, "reply cut short or badly chunked"),
     (requests.exceptions.ContentDecodingError, "reply body could not be decoded"),
+    (urllib3.exceptions.DecodeError, "reply body could not be decoded"),
     (requests.exceptions.Timeout, "timed out"),
+    (urllib3.exceptions.ProtocolError, "connection broken"),
 )
 
 
-def describe_transport_failure(error: requests.RequestException) -> str:
+def describe_transport_failure(error: Exception) -> str:
     """A short description naming the kind of failure and the exception class, never the URL."""
     causes = list(_causes(error))[1:]
     kind = next((text for cls, text in _CAUSE_KINDS if any(isinstance(cause, cls) for cause in causes)), "")

@@ -83,6 +83,23 @@ def zego_reply(document: dict[str, object]) -> Callable[[socket.socket], None]:
     return answer
 
 
+def trickle(conn: socket.socket) -> None:
+    """Headers, then one byte of body every 0.1 s (at most 60): each read is quick, the reply never ends."""
+    conn.sendall(_reply("200 OK", [("Content-Length", "1000")], b""))
+    for _ in range(60):
+        threading.Event().wait(0.1)
+        conn.sendall(b" ")
+
+
+def huge_body(conn: socket.socket) -> None:
+    """A 4 MiB body: no ZEGO reply is anywhere near that."""
+    size = 4 << 20
+    conn.sendall(_reply("200 OK", [("Content-Length", str(size)), ("Connection", "close")], b""))
+    block = b" " * 65536
+    for _ in range(size // len(block)):
+        conn.sendall(block)
+
+
 def redirect_to(location: str) -> Callable[[socket.socket], None]:
     def redirect(conn: socket.socket) -> None:
         conn.sendall(_reply("307 Temporary Redirect", [("Location", location), ("Content-Length", "0")], b""))

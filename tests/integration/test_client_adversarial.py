@@ -34,13 +34,15 @@ BROKEN_REPLIES: dict[str, tuple[Callable[[socket.socket], None], str]] = {
     "a connection reset after the request was read": (raw_http.reset_after_request, "connection reset"),
     "a connection closed without a reply": (raw_http.close_without_reply, "connection closed without a reply"),
     "a bad chunk size": (raw_http.bad_chunk_size, "badly chunked"),
-    "a chunked body cut short": (raw_http.chunked_cut_short, "ChunkedEncodingError"),
+    "a chunked body cut short": (raw_http.chunked_cut_short, "reply cut short"),
     "a body that claims gzip and is not": (raw_http.bad_gzip, "could not be decoded"),
     "150 reply headers": (raw_http.too_many_headers, "malformed reply"),
     "a 70 KB header line": (raw_http.header_line_too_long, "too long"),
     "a status line that is not HTTP": (raw_http.garbage_status_line, "ConnectionError"),
     "a reply that is JSON but not ZEGO's": (raw_http.not_zego_json, "not ZEGO JSON"),
     "no reply within the read timeout": (raw_http.stall(1.5), "timed out"),
+    "a reply trickling a byte at a time": (raw_http.trickle, "still arriving"),
+    "a 4 MiB body": (raw_http.huge_body, "reply over 1048576 bytes"),
 }
 
 
@@ -68,6 +70,14 @@ def test_a_lasting_broken_reply_ends_in_a_transport_error_naming_its_kind(
     assert isinstance(caught.value, ZegoServerError) and caught.value.retryable
     assert "Signature" not in str(caught.value) and SERVER_SECRET not in str(caught.value)
     assert len(server.requests) == 2
+
+
+def test_good_replies_keep_one_pooled_connection(emulator: ZegoEmulator, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"), client_for(emulator.url) as client:
+        for index in range(5):
+            client.create_cdn_transfer_rule("s1", f"rtmp://cdn.example.com/live/{index}")
+    assert [r.getMessage() for r in caplog.records].count(f"Starting new HTTP connection (1): {emulator.url[7:]}") == 1
+    assert sum("Starting new" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_a_refused_connection_is_a_transport_error() -> None:
