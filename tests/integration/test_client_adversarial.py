@@ -214,7 +214,7 @@ def test_no_secret_signature_or_nonce_reaches_any_log_at_debug(
         admin.inject(drop=True, count=10)
         with pytest.raises(ZegoTransportError) as dropped:
             client.clear_cdn_transfer_rule("s1")
-        errors.append(f"{dropped.value} {dropped.value!r} {client!r}")
+        errors.append(f"{dropped.value} {dropped.value!r} {client!r} {vars(client)!r} {vars(dropped.value)!r}")
         admin.clear_faults()
     with ZegoClient(APP_ID, "a-wrong-made-up-secret", endpoint=emulator.url, **CLIENT_OPTIONS) as wrong:
         with pytest.raises(ZegoApiError) as unauthorised:
