@@ -5,9 +5,9 @@ nonce and signature (from the auth object) and a token from the AppId's shared b
 is why retries are a loop here and not urllib3 resending the same URL; urllib3's `Retry`
 still keeps the count and computes the jittered exponential backoff.
 
-Whatever goes wrong in one HTTP exchange (connect, TLS, headers, a body cut short or badly
-encoded, a body that is not ZEGO JSON) ends as a `ZegoTransportError`, retried like a server
-error; its text names the kind of failure, never the URL (the query carries the Signature).
+Whatever goes wrong in one HTTP exchange (connect, TLS, headers, a body cut short, badly
+encoded, too large or too slow, a body that is not ZEGO JSON) ends as a `ZegoTransportError`,
+retried like a server error; its text names the kind of failure, never the URL (the query carries the Signature).
 Redirects are never followed: the signed query must reach the configured endpoint or nobody.
 Importing this module puts a redacting filter on urllib3's loggers (see `redaction`).
 """
@@ -205,12 +205,11 @@ class ZegoClient:
                 failure = str(error)
             # Raised outside the `except`: the requests exception (its text holds the signed URL)
             # is not even kept as the context.
-            if failure:
+            if failure or reply is None:
                 request_id = reply.headers.get("X-Request-Id") if reply is not None else None
                 if reply is not None:
                     reply.close()  # drop the connection: what is left of the body is unknown
                 raise ZegoTransportError(action, None, failure, request_id)
-            assert reply is not None
         request_id = reply.headers.get("X-Request-Id")
         if reply.status_code >= 500:
             raise ZegoTransportError(action, None, f"HTTP {reply.status_code}", request_id)
