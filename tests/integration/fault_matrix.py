@@ -138,9 +138,10 @@ def clean_error(code: int, *, rolled_back: int = 0) -> Outcome:
     return Outcome(succeeded=False, code=code, request_id=True, rolled_back=rolled_back)
 
 
-def transport_error(*, retries: int, rolled_back: int = 0) -> Outcome:
-    """Every attempt failed without a ZEGO answer: no code, no RequestId, the operation undone."""
-    return Outcome(succeeded=False, retries=retries, rolled_back=rolled_back)
+def transport_error(*, retries: int, rolled_back: int = 0, request_id: bool = False) -> Outcome:
+    """Every attempt failed without a ZEGO answer: no code, the operation undone; a RequestId only
+    when the reply's headers (X-Request-Id) arrived before it failed."""
+    return Outcome(succeeded=False, retries=retries, rolled_back=rolled_back, request_id=request_id)
 
 
 def everywhere(outcome: Outcome) -> dict[Operation, Outcome]:
@@ -203,9 +204,10 @@ FAULTS: tuple[Fault, ...] = (
         "reply cut mid-body, every attempt",
         {"cut": True},
         {
-            "create": transport_error(retries=ATTEMPTS - 1, rolled_back=2),  # A, and B itself
-            "update": transport_error(retries=ATTEMPTS - 1, rolled_back=1),  # C itself
-            "delete": transport_error(retries=ATTEMPTS - 1),  # B is gone, C stays recorded
+            # The headers, with the RequestId, arrive before the body is cut: the error names it.
+            "create": transport_error(retries=ATTEMPTS - 1, rolled_back=2, request_id=True),  # A, and B itself
+            "update": transport_error(retries=ATTEMPTS - 1, rolled_back=1, request_id=True),  # C itself
+            "delete": transport_error(retries=ATTEMPTS - 1, request_id=True),  # B is gone, C stays recorded
         },
         at="middle",
         count=ATTEMPTS,

@@ -33,19 +33,8 @@ def runner() -> Iterator[MatrixRunner]:
     assert SECRET not in matrix.stderr
 
 
-NEEDS_CLIENT_FIX = pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 1: the client must turn requests' ChunkedEncodingError (a reply cut mid-body) into "
-    "a ZegoTransportError; remove this mark when that fix is merged (strict: it fails once the cell passes)",
-)
-
-
-def _cell_param(cell: Cell) -> object:
-    return pytest.param(cell, id=cell.id, marks=[NEEDS_CLIENT_FIX] if "cut" in cell.fault.effect else [])
-
-
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("cell", [_cell_param(cell) for cell in CELLS])
+@pytest.mark.parametrize("cell", CELLS, ids=[cell.id for cell in CELLS])
 def test_cell_outcome_is_the_expected_one(runner: MatrixRunner, cell: Cell) -> None:
     observed = runner.run(cell)
     assert observed == cell.expected, (
