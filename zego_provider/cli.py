@@ -2,7 +2,8 @@
 
 Settings come from the environment (ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT,
 ZEGO_IS_TEST, ZEGO_RATE_LIMIT). Exit 0 on success; on failure exit 1 (ZEGO refused or could not
-be reached) or 2 (bad settings or usage), with one line on stderr naming code and RequestId.
+be reached, the connection failing included) or 2 (bad settings or usage), with one line on
+stderr naming code and RequestId, never a traceback and never a setting's value.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("cdn_url", metavar="CDN_URL")
     clear = actions.add_parser("clear", help="ClearCDNTransferRule: drop every scheduled relay of STREAM_ID")
     clear.add_argument("stream_id", metavar="STREAM_ID")
+    teardown = actions.add_parser(
+        "teardown",
+        help="Delete every recorded URL and Clear every stream of a stack export (or of stdin)",
+        description="Recovery without a usable Pulumi state: per stream, DeleteCDNTransferRule for each "
+        "recorded CDN URL, then ClearCDNTransferRule. Exit 0 when all is torn down, 1 when anything is left.",
+    )
+    source = teardown.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack-export", metavar="FILE", help="a `pulumi stack export` file (pending operations too)")
+    source.add_argument("--stdin", action="store_true", help="read `STREAM_ID [CDN_URL]` lines from stdin")
+    teardown.add_argument("--parallel", type=int, default=8, metavar="N", help="streams at once (default 8)")
     actions.add_parser(
         "emulator",
         help="run the local ZEGO API emulator (see `zego-cdn emulator --help`)",
@@ -52,6 +63,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(emulator_main(args_list[1:]))
     args = _parser().parse_args(args_list)
+    for name in ("stream_id", "cdn_url"):
+        try:
+            str(getattr(args, name, "")).encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes in argv arrive as surrogates
+            print(f"zego-cdn: {name.upper()} must be valid UTF-8 text", file=sys.stderr)
+            return EXIT_USAGE
+    if args.command == "teardown":
+        from .teardown import run
+
+        return run(
+            stack_export=args.stack_export, stdin=sys.stdin, out=sys.stdout, err=sys.stderr, parallel=args.parallel
+        )
     try:
         with ZegoClient.from_env() as client:
             response = _run(client, args)

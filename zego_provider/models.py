@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .identity import relay_identity
+
 MAX_STREAM_ID_LENGTH = 256
 MAX_CDN_URL_LENGTH = 2048
 MAX_CDN_URLS = 20
@@ -35,7 +37,7 @@ _STREAM_ID_CHARS = frozenset(string.ascii_letters + string.digits + STREAM_ID_SY
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
-def test_stream_prefix(app_id: int) -> str:
+def stream_prefix_for_test_env(app_id: int) -> str:
     """ZEGO's test environment only accepts stream ids that start with this."""
     return f"zegotest-{app_id}-"
 
@@ -82,10 +84,19 @@ CdnUrl = Annotated[StrictStr, Field(min_length=1, max_length=MAX_CDN_URL_LENGTH)
 
 
 def _unique_sorted(urls: list[str]) -> list[str]:
-    duplicates = sorted({url for url in urls if urls.count(url) > 1})
-    if duplicates:
-        positions = [index for index, url in enumerate(urls) if url in duplicates]
-        raise _invalid("duplicate_url", f"lists the same URL more than once (items {positions})")
+    """Refuse two items that are one ZEGO relay: the same URL, or URLs that differ only in the query."""
+    first_of: dict[str, int] = {}
+    for index, url in enumerate(urls):
+        first = first_of.setdefault(relay_identity(url), index)
+        if first == index:
+            continue
+        if urls[first] == url:
+            raise _invalid("duplicate_url", f"lists the same URL more than once (items [{first}, {index}])")
+        raise _invalid(
+            "duplicate_relay",
+            f"cdn_urls[{first}] and cdn_urls[{index}] are the same relay: ZEGO identifies a relay by its URL "
+            "without the query, so URLs that differ only in the query (e.g. a token) cannot both be relayed",
+        )
     return sorted(urls)
 
 
@@ -110,7 +121,7 @@ class RuleSetInputs(BaseModel):
     def _test_environment_prefix(cls, stream_id: str, info: ValidationInfo) -> str:
         context = info.context or {}
         if context.get("is_test"):
-            prefix = test_stream_prefix(context["app_id"])
+            prefix = stream_prefix_for_test_env(context["app_id"])
             if not stream_id.startswith(prefix):
                 raise _invalid("test_prefix", f"must start with {prefix!r} when zego:isTest is true")
         return stream_id

@@ -3,7 +3,9 @@
 It turns the lifecycle of a rule set (check, diff, create, update, delete, read) into
 ZegoClient calls. It knows nothing of URLs or signatures. It holds no state when it is
 pickled into the Pulumi state: credentials are read in `configure`, inside the provider
-process, so the serialized provider is a small reference to this class.
+process, so the serialized provider is a small reference to this class. Its two seams, the
+client factory and the stream claims, are given in-process (tests hand it a fake client);
+unpickled by the engine, it always uses the shared ones.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -26,18 +28,16 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
 from pydantic import ValidationError
 
+from .claims import StreamClaims, stream_claims
 from .client import ZegoClient
 from .config import SETTINGS, ProviderConfig
 from .errors import ZegoApiError, ZegoConfigError, ZegoServerError
-from .models import RuleSetInputs
+from .models import RuleSetInputs, ZegoResponse
 
 log = logging.getLogger(__name__)
-
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the wire marks a value not known yet (an Output during preview); the SDK may hand it
-to `check` and `diff` as this string or as a `pulumi.output.Unknown`."""
 
 ABSENT_RULE_CODES: frozenset[int] = frozenset()
 """Codes that mean "nothing there" on Delete or Clear, and so count as success when tearing down.
@@ -51,6 +51,20 @@ _clients: dict[ProviderConfig, ZegoClient] = {}
 _clients_lock = threading.Lock()
 
 
+class RuleClient(Protocol):
+    """The three ZEGO calls the provider makes; ZegoClient is one, a test's fake is another."""
+
+    def create_cdn_transfer_rule(self, stream_id: str, cdn_url: str) -> ZegoResponse: ...
+
+    def delete_cdn_transfer_rule(self, stream_id: str, cdn_url: str) -> ZegoResponse: ...
+
+    def clear_cdn_transfer_rule(self, stream_id: str) -> ZegoResponse: ...
+
+
+ClientFactory = Callable[[ProviderConfig], RuleClient]
+"""Gives the provider its client for the settings `configure` read; `shared_client` by default."""
+
+
 def shared_client(config: ProviderConfig) -> ZegoClient:
     """One client per AppId, endpoint and environment in the process, so that Pulumi's parallel
     operations share one connection pool, one rate limiter and one sequence per stream."""
@@ -62,6 +76,7 @@ def shared_client(config: ProviderConfig) -> ZegoClient:
 
 
 def _is_unknown(value: Any) -> bool:
+    """The SDK hands a value not known yet (an Output during preview) as its UNKNOWN string or an Unknown."""
     if isinstance(value, Unknown):
         return True
     if isinstance(value, str):
@@ -89,20 +104,29 @@ def _stream_id_of(resource_id: str) -> str:
 
 
 class CdnTransferRuleSetProvider(ResourceProvider):
-    """Owns every CDN relay rule of one stream."""
+    """Owns every CDN relay rule of one stream.
+
+    `client_factory` and `claims` are seams for in-process tests; neither is pickled: the
+    engine's copy always uses `shared_client` and the process's `stream_claims`.
+    """
 
     serialize_as_secret_always = False  # it captures no secret, so the state can show it
 
-    def __init__(self) -> None:
+    def __init__(self, client_factory: ClientFactory | None = None, claims: StreamClaims | None = None) -> None:
         super().__init__()
+        self._client_factory: ClientFactory = client_factory or shared_client
+        self._claims = claims or stream_claims
         self._config: ProviderConfig | None = None
         self._config_error: ZegoConfigError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # Whatever configure() loaded stays in this process: never pickle settings into state.
+        # Whatever configure() loaded, and any injected seam, stays in this process: the state
+        # holds only a reference to this class.
         return {}
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self._client_factory = shared_client
+        self._claims = stream_claims
         self._config = None
         self._config_error = None
 
@@ -124,11 +148,14 @@ class CdnTransferRuleSetProvider(ResourceProvider):
             self._config = ProviderConfig.from_env()
         return self._config
 
-    def _client(self) -> ZegoClient:
-        return shared_client(self.config)
+    def _client(self) -> RuleClient:
+        return self._client_factory(self.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate every input before any call; unknown (preview) values are checked later."""
+        """Validate every input before any call; unknown (preview) values are checked later.
+
+        A valid rule set also claims its stream for this deployment (see `zego_provider.claims`).
+        """
         inputs = {key: value for key, value in news.items() if not key.startswith("__")}
         unknown = {key for key, value in inputs.items() if _is_unknown(value)}
         known = {key: value for key, value in inputs.items() if key not in unknown}
@@ -147,10 +174,13 @@ class CdnTransferRuleSetProvider(ResourceProvider):
             return CheckResult(inputs, failures)
         normalized = model.model_dump()
         normalized.update({key: inputs[key] for key in unknown})
+        if "stream_id" not in unknown:
+            self._claims.declare(model.stream_id, None if "cdn_urls" in unknown else model.cdn_urls)
         return CheckResult(normalized, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """A new stream id replaces; a different set of URLs updates in place; order is no change."""
+        """A new stream id replaces; a different set of URLs (a changed query included) or a changed
+        `stop_relays_on_delete` updates in place; order is no change."""
         replaces = ["stream_id"] if olds.get("stream_id") != news.get("stream_id") else []
         changed = replaces + [
             key
@@ -166,22 +196,65 @@ class CdnTransferRuleSetProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Remove first, then add with rollback: a failure at any point leaves ZEGO with no rule
-        that the recorded (old) state does not list."""
+        that the recorded (old) state does not list, and the removed rules are created again, so
+        that ZEGO holds what the state (which keeps the old inputs on a failed update) lists.
+
+        URLs are compared whole: a URL whose query changed (a rotated token) is deleted, then
+        created again with the new query, since ZEGO keeps the old query on a Create of a relay it
+        already has. A removed URL that another rule set of this deployment still declares stays.
+        """
         inputs = self._inputs(news)
+        stream_id = inputs.stream_id
+        claim = self._claims.claim(stream_id)
         old_urls = set(olds.get("cdn_urls") or [])
         new_urls = set(inputs.cdn_urls)
-        self._delete_all(inputs.stream_id, sorted(old_urls - new_urls))
-        self._create_all(inputs.stream_id, sorted(new_urls - old_urls))
+        removed = [url for url in sorted(old_urls - new_urls) if claim is None or not claim.declares(url)]
+        client = self._client()
+        deleted: list[str] = []
+        try:
+            for url in removed:
+                with _absent_counts_as_done():
+                    client.delete_cdn_transfer_rule(stream_id, url)
+                deleted.append(url)
+            self._create_all(stream_id, sorted(new_urls - old_urls))
+        except ZegoApiError as error:
+            self._restore(stream_id, deleted, error)
+            raise
         return UpdateResult(inputs.model_dump())
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Stop each relay (unless told not to), then always clear what is still scheduled."""
+        """Stop each relay (unless told not to), then always clear what is still scheduled.
+
+        Unless another rule set of this deployment still declares the stream (a rename, a move
+        into a component, a replacement, a second rule set): then only the relays nobody
+        declares are deleted, a relay declared with another query is handed over (Delete, then
+        Create of the declared URL), and there is no Clear. See `zego_provider.claims`.
+        """
         stream_id = props.get("stream_id") or _stream_id_of(_id)
-        client = self._client()
-        if props.get("stop_relays_on_delete", True):
-            self._delete_all(stream_id, list(props.get("cdn_urls") or []))
-        with _absent_counts_as_done():
-            client.clear_cdn_transfer_rule(stream_id)
+        urls = list(props.get("cdn_urls") or [])
+        stop = props.get("stop_relays_on_delete", True)
+        claim = self._claims.claim(stream_id)
+        if claim is None:
+            if stop:
+                self._delete_all(stream_id, urls)
+            with _absent_counts_as_done():
+                self._client().clear_cdn_transfer_rule(stream_id)
+            return
+        if not claim.complete:
+            log.warning("stream %r is still declared (URLs not known yet): its delete sends nothing", stream_id)
+            return
+        handed_over = {url: claim.declared_url_of(url) for url in urls}
+        orphans = [url for url, declared in handed_over.items() if declared is None]
+        if stop:
+            self._delete_all(stream_id, orphans)
+        elif orphans:
+            log.warning(
+                "stream %r is still declared: %d undeclared rule(s) left until its next Clear", stream_id, len(orphans)
+            )
+        for url, declared in handed_over.items():
+            if declared is not None and declared != url:
+                self._delete_all(stream_id, [url])
+                self._client().create_cdn_transfer_rule(stream_id, declared)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """ZEGO has no call that lists a stream's rules: refresh keeps what the state records."""
@@ -227,7 +300,7 @@ class CdnTransferRuleSetProvider(ResourceProvider):
                 with _absent_counts_as_done():
                     client.delete_cdn_transfer_rule(stream_id, url)
             except ZegoApiError as error:
-                log.error("rollback of %s on %s failed: %s", url, stream_id, error)
+                log.error("rollback of a rule on %s failed: %s", stream_id, error)
                 left.append(url)
         if left:
             cause.add_note(
@@ -236,6 +309,25 @@ class CdnTransferRuleSetProvider(ResourceProvider):
             )
         elif urls:
             cause.add_note(f"Rolled back the {len(urls)} rule(s) this operation had created on {stream_id!r}.")
+
+    def _restore(self, stream_id: str, urls: list[str], cause: ZegoApiError) -> None:
+        """Create again the rules a failed update had deleted (a relay that was running restarts
+        at the next publish)."""
+        client = self._client()
+        left = 0
+        for url in urls:
+            try:
+                client.create_cdn_transfer_rule(stream_id, url)
+            except ZegoApiError as error:
+                log.error("restoring a rule on %s failed: %s", stream_id, error)
+                left += 1
+        if left:
+            cause.add_note(
+                f"Could not create again {left} of the {len(urls)} rule(s) this update had deleted on "
+                f"{stream_id!r}; the state still lists them: run `pulumi up` again."
+            )
+        elif urls:
+            cause.add_note(f"Created again the {len(urls)} rule(s) this update had deleted on {stream_id!r}.")
 
     def _delete_all(self, stream_id: str, urls: Iterable[str]) -> None:
         client = self._client()

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from typing import Any, cast
 
 import pulumi
 import pulumi.dynamic
+from pulumi.runtime.settings import get_monitor
 
 from .provider import CdnTransferRuleSetProvider
+
+
+class StreamDeclaredTwiceError(pulumi.RunError):
+    """Two rule sets of one program claim the same stream: each would remove the other's relays.
+
+    A `pulumi.RunError`, so that `pulumi preview` shows the message alone, without a traceback.
+    """
+
+
+_streams_by_run: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, object]]] = weakref.WeakKeyDictionary()
+
+
+def _declared_streams() -> dict[str, tuple[str, object]]:
+    """stream id -> (resource name, resource) of this program run.
+
+    Keyed by the run's resource monitor: a program runs once per process under the CLI, but
+    several times in one process under the Automation API or pulumi's mocks.
+    """
+    run = get_monitor()
+    if run is None:
+        return {}
+    return _streams_by_run.setdefault(run, {})
+
+
+def _claim_stream(stream_id: str, resource_name: str, resource: object) -> str:
+    first_name, first = _declared_streams().setdefault(stream_id, (resource_name, resource))
+    if first is not resource:
+        raise StreamDeclaredTwiceError(
+            f"stream {stream_id!r} is declared by two CdnTransferRuleSets, {first_name!r} and {resource_name!r}: "
+            "one rule set owns every relay of a stream (the delete of either would remove the other's), "
+            "so list all its cdn_urls in one of them"
+        )
+    return stream_id
 
 
 class CdnTransferRuleSetArgs:
@@ -33,7 +69,12 @@ class CdnTransferRuleSetArgs:
 
 
 class CdnTransferRuleSet(pulumi.dynamic.Resource, module="zego", name="CdnTransferRuleSet"):
-    """All CDN relay rules of one ZEGO stream: created on up, diffed on update, cleared on destroy."""
+    """All CDN relay rules of one ZEGO stream: created on up, diffed on update, cleared on destroy.
+
+    A stream belongs to one rule set: a second one in the same program is refused with
+    `StreamDeclaredTwiceError`, at construction or, for a stream id that is an Output, once it
+    resolves.
+    """
 
     stream_id: pulumi.Output[str]
     cdn_urls: pulumi.Output[list[str]]
@@ -55,8 +96,15 @@ class CdnTransferRuleSet(pulumi.dynamic.Resource, module="zego", name="CdnTransf
             args = CdnTransferRuleSetArgs(stream_id, cdn_urls, stop_relays_on_delete)
         elif stream_id is not None or cdn_urls is not None:
             raise TypeError("give either args or keyword inputs to CdnTransferRuleSet, not both")
+        stream_id_input: pulumi.Input[str] = args.stream_id
+        if isinstance(stream_id_input, str):
+            _claim_stream(stream_id_input, resource_name, self)
+        else:  # known once it resolves (never during a preview that cannot know it)
+            stream_id_input = pulumi.Output.from_input(cast("pulumi.Input[str]", stream_id_input)).apply(
+                lambda known: _claim_stream(known, resource_name, self)
+            )
         props = {
-            "stream_id": args.stream_id,
+            "stream_id": stream_id_input,
             "cdn_urls": args.cdn_urls,
             "stop_relays_on_delete": args.stop_relays_on_delete,
         }

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from zego_provider import ZegoClient
-from zego_provider.models import test_stream_prefix
+from zego_provider.models import stream_prefix_for_test_env
 
 NOT_RUN = (
     "live acceptance tests not run: set ZEGO_ACC=1 and test-environment credentials "
@@ -57,6 +57,6 @@ def live_client() -> Iterator[ZegoClient]:
 @pytest.fixture
 def live_stream(live_client: ZegoClient) -> Iterator[str]:
     """A fresh test-environment stream id; cleared afterwards whatever happened."""
-    stream_id = f"{test_stream_prefix(live_client.app_id)}acc-{secrets.token_hex(4)}"
+    stream_id = f"{stream_prefix_for_test_env(live_client.app_id)}acc-{secrets.token_hex(4)}"
     yield stream_id
     live_client.clear_cdn_transfer_rule(stream_id)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
 from .conftest import APP_ID, SECRET, LocalPulumi
@@ -149,7 +150,50 @@ def run_stream_environment_readme(tmp_path: Path, emulator: ZegoEmulator) -> Non
     assert emulator.admin.streams() == {}
 
 
+def run_readme_interrupted_runs(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    """The recovery blocks of "When a run is interrupted" need a run killed part-way first:
+    tests/e2e/test_interrupted_runs.py does that and runs each block as written; here, only
+    that the README shows exactly the blocks it runs."""
+    from .test_interrupted_runs import RECOVERY, readme_blocks
+
+    assert sorted(map(tuple, readme_blocks())) == sorted(map(tuple, RECOVERY.values()))
+
+
+def run_readme_teardown_export(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    """A stack of the README program is up; the export-and-teardown block empties ZEGO without Pulumi."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "__main__.py").write_text(snippet("README.md", "import pulumi").code)
+    (project / "Pulumi.yaml").write_text("name: readme-teardown\nruntime:\n  name: python\n")
+    pulumi = project_pulumi(tmp_path, emulator, project)
+    pulumi.run("stack", "init", "readme")
+    pulumi.run("config", "set", "zego:appId", str(APP_ID))
+    pulumi.run("up", "--yes", "--skip-preview")
+    assert emulator.admin.streams() != {}
+    result = bash(snippet("README.md", "pulumi stack export --file last-state.json").code, pulumi.env, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "streams cleared: 1 of 1; URLs deleted: 2; failures: 0" in result.stdout
+    assert emulator.admin.streams() == {}
+    pulumi.remove_stack("readme")
+
+
+def run_readme_teardown_stdin(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url) as zego:
+        zego.create_cdn_transfer_rule("rtc01", "rtmp://cdn.example.com/live/rtc01")
+        zego.create_cdn_transfer_rule("rtc02", "rtmp://cdn.example.com/live/rtc02?token=abc")
+    emulator.admin.publish("rtc02")  # running: only the Delete of its URL stops it
+    result = bash(snippet("README.md", "printf '%s\\n' rtc01").code, zego_env(emulator), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "streams cleared: 2 of 2; URLs deleted: 1; failures: 0" in result.stdout
+    assert emulator.admin.streams() == {}
+
+
 RUNNERS: dict[tuple[str, str], Callable[[Path, ZegoEmulator], None]] = {
+    ("README.md", "pulumi up --yes"): run_readme_interrupted_runs,
+    ("README.md", "pulumi destroy --yes"): run_readme_interrupted_runs,
+    ("README.md", "pulumi cancel --yes"): run_readme_interrupted_runs,
+    ("README.md", "pulumi stack export --file last-state.json"): run_readme_teardown_export,
+    ("README.md", "printf '%s\\n' rtc01"): run_readme_teardown_stdin,
     ("README.md", "make demo"): run_readme_quick_start,
     ("README.md", "import pulumi"): run_readme_program,
     ("README.md", "pulumi config set zego:appId"): run_readme_program,

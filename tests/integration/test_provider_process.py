@@ -4,14 +4,14 @@ talking to the emulator over HTTP."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
+from pulumi.runtime.rpc import UNKNOWN
 
 from tests.support.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
-from zego_provider.provider import UNKNOWN
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-tests-0123456"
@@ -32,16 +32,37 @@ def emulator(zego: ZegoEmulator) -> ZegoEmulator:
     return zego
 
 
-@pytest.fixture(scope="module")
-def process(zego: ZegoEmulator) -> Iterator[ProviderProcess]:
+def _configured(zego: ZegoEmulator) -> ProviderProcess:
     # Credentials come only through Configure (stack config), never the environment.
     provider = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": ""})
     provider.configure(
         {"zego:appId": str(APP_ID), "zego:serverSecret": SECRET, "zego:endpoint": zego.url, "zego:rateLimit": "200"}
     )
+    return provider
+
+
+@pytest.fixture(scope="module")
+def process(zego: ZegoEmulator) -> Iterator[ProviderProcess]:
+    provider = _configured(zego)
     yield provider
     stderr = provider.close()
     assert SECRET not in stderr
+
+
+@pytest.fixture
+def deployment(zego: ZegoEmulator) -> Iterator[Callable[[], ProviderProcess]]:
+    """A provider process per deployment, as the engine runs them: what one `pulumi up` checked
+    claims its stream in that process only (zego_provider.claims), so a later run's delete is
+    played in a process of its own."""
+    started: list[ProviderProcess] = []
+
+    def start() -> ProviderProcess:
+        started.append(_configured(zego))
+        return started[-1]
+
+    yield start
+    for provider in started:
+        assert SECRET not in provider.close()
 
 
 def rules(emulator: ZegoEmulator, stream_id: str) -> list[str]:
@@ -76,13 +97,15 @@ def test_check_lets_unknown_preview_values_through(process: ProviderProcess, emu
     assert inputs["cdn_urls"] == [URL_A]
 
 
-def test_create_update_delete_round_trip(process: ProviderProcess, emulator: ZegoEmulator) -> None:
+def test_create_update_delete_round_trip(deployment: Callable[[], ProviderProcess], emulator: ZegoEmulator) -> None:
+    process = deployment()
     inputs, _ = process.check("rt", {"stream_id": "round&trip#1", "cdn_urls": [URL_B, URL_A]})
     id_, outs = process.create("rt", inputs)
     assert id_ == f"{APP_ID}:round&trip#1"
     assert outs["cdn_urls"] == [URL_A, URL_B] and outs["stream_id"] == "round&trip#1"
     assert rules(emulator, "round&trip#1") == [URL_A, URL_B]
 
+    process = deployment()
     news, _ = process.check("rt", {"stream_id": "round&trip#1", "cdn_urls": [URL_C, URL_B]}, olds=outs)
     diff = process.diff("rt", id_, outs, news)
     assert diff.changes == diff.DIFF_SOME and list(diff.replaces) == []
@@ -92,7 +115,7 @@ def test_create_update_delete_round_trip(process: ProviderProcess, emulator: Zeg
     assert actions(emulator) == ["DeleteCDNTransferRule", "CreatCDNTransferRule"]  # only the difference
 
     emulator.admin.reset()
-    process.delete("rt", id_, updated)
+    deployment().delete("rt", id_, updated)
     assert actions(emulator) == ["DeleteCDNTransferRule", "DeleteCDNTransferRule", "ClearCDNTransferRule"]
     assert rules(emulator, "round&trip#1") == []
 
@@ -106,30 +129,36 @@ def test_diff_ignores_order_and_replaces_on_a_new_stream(process: ProviderProces
 
 
 def test_empty_rule_set_creates_nothing_and_deletes_with_a_clear(
-    process: ProviderProcess, emulator: ZegoEmulator
+    process: ProviderProcess, deployment: Callable[[], ProviderProcess], emulator: ZegoEmulator
 ) -> None:
     inputs, _ = process.check("empty", {"stream_id": "quiet", "cdn_urls": []})
     id_, outs = process.create("empty", inputs)
     assert actions(emulator) == []
-    process.delete("empty", id_, outs)
+    deployment().delete("empty", id_, outs)
     assert actions(emulator) == ["ClearCDNTransferRule"]
 
 
-def test_delete_of_a_cleared_stream_and_delete_twice_succeed(process: ProviderProcess, emulator: ZegoEmulator) -> None:
+def test_delete_of_a_cleared_stream_and_delete_twice_succeed(
+    process: ProviderProcess, deployment: Callable[[], ProviderProcess], emulator: ZegoEmulator
+) -> None:
     inputs, _ = process.check("gone", {"stream_id": "gone", "cdn_urls": [URL_A]})
     id_, outs = process.create("gone", inputs)
     emulator.admin.reset()  # the service lost every rule behind Pulumi's back
-    process.delete("gone", id_, outs)
-    process.delete("gone", id_, outs)
+    destroy = deployment()
+    destroy.delete("gone", id_, outs)
+    destroy.delete("gone", id_, outs)
+    assert actions(emulator) == ["DeleteCDNTransferRule", "ClearCDNTransferRule"] * 2
     assert rules(emulator, "gone") == []
 
 
-def test_stop_relays_on_delete_false_only_clears(process: ProviderProcess, emulator: ZegoEmulator) -> None:
+def test_stop_relays_on_delete_false_only_clears(
+    process: ProviderProcess, deployment: Callable[[], ProviderProcess], emulator: ZegoEmulator
+) -> None:
     inputs, _ = process.check("keep", {"stream_id": "keep", "cdn_urls": [URL_A], "stop_relays_on_delete": False})
     id_, outs = process.create("keep", inputs)
     emulator.admin.publish("keep")  # the relay is running now
     before = len(actions(emulator))
-    process.delete("keep", id_, outs)
+    deployment().delete("keep", id_, outs)
     assert actions(emulator)[before:] == ["ClearCDNTransferRule"]
     assert rules(emulator, "keep") == [URL_A]  # Clear leaves a running relay alone, as ZEGO does
 
@@ -145,10 +174,11 @@ def test_rollback_after_a_permanent_failure_leaves_no_rule(process: ProviderProc
 
 
 def test_update_failure_leaves_no_rule_the_old_state_does_not_list(
-    process: ProviderProcess, emulator: ZegoEmulator
+    process: ProviderProcess, deployment: Callable[[], ProviderProcess], emulator: ZegoEmulator
 ) -> None:
     inputs, _ = process.check("up", {"stream_id": "upd", "cdn_urls": [URL_A]})
     id_, outs = process.create("up", inputs)
+    process = deployment()
     news, _ = process.check("up", {"stream_id": "upd", "cdn_urls": [URL_B, URL_C]}, olds=outs)
     emulator.admin.inject(match={"action": "CreatCDNTransferRule"}, skip=1, count=1, code=5004)
     with pytest.raises(grpc.RpcError):
@@ -215,3 +245,20 @@ def test_rollback_also_deletes_a_rule_whose_create_failed_with_a_server_error(
     deleted = [e["params"]["CDNUrl"] for e in emulator.admin.requests(action="DeleteCDNTransferRule")]
     assert deleted == [URL_B, URL_A]
     assert rules(emulator, "server-error") == []
+
+
+def test_a_rename_in_one_deployment_keeps_the_relays_the_new_name_declares(
+    process: ProviderProcess, deployment: Callable[[], ProviderProcess], emulator: ZegoEmulator
+) -> None:
+    """What `pulumi up` sends after renaming a rule set without an alias: check and create of the
+    new name, then, after the program has run, the delete of the old one, all in one process."""
+    inputs, _ = process.check("old", {"stream_id": "renamed", "cdn_urls": [URL_A, URL_B]})
+    id_, recorded = process.create("old", inputs)
+    up = deployment()
+    news, _ = up.check("new", {"stream_id": "renamed", "cdn_urls": [URL_B, URL_C]})
+    up.create("new", news)
+    emulator.admin.publish("renamed")
+    sent = len(actions(emulator))
+    up.delete("old", id_, recorded)
+    assert actions(emulator)[sent:] == ["DeleteCDNTransferRule"]  # only URL_A, which nobody declares any more
+    assert rules(emulator, "renamed") == [URL_B, URL_C]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from zego_provider.models import MAX_CDN_URLS, RuleSetInputs, ZegoResponse
+from zego_provider.models import MAX_CDN_URLS, RuleSetInputs, ZegoResponse, stream_prefix_for_test_env
 
 
 def _problems(data: dict[str, Any], **context: Any) -> list[tuple[Any, ...]]:
@@ -54,6 +54,25 @@ def test_bad_cdn_urls_are_refused_with_their_index(url: str) -> None:
 
 def test_duplicate_urls_are_refused() -> None:
     assert _problems({"stream_id": "s", "cdn_urls": ["rtmp://a/x/1", "rtmp://a/x/1"]}) == [("cdn_urls",)]
+
+
+def test_urls_that_differ_only_in_the_query_are_one_relay_and_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        RuleSetInputs.model_validate(
+            {"stream_id": "s", "cdn_urls": ["rtmp://a/x/1?token=old", "rtmp://b/x/1", "rtmp://a/x/1?token=new"]}
+        )
+    [problem] = caught.value.errors()
+    assert problem["loc"] == ("cdn_urls",)
+    assert problem["msg"].startswith("cdn_urls[0] and cdn_urls[2] are the same relay")
+
+
+def test_urls_that_differ_in_the_path_are_different_relays() -> None:
+    urls = ["rtmp://a/x/1?token=t", "rtmp://a/x/2?token=t"]
+    assert RuleSetInputs.model_validate({"stream_id": "s", "cdn_urls": urls}).cdn_urls == urls
+
+
+def test_the_test_environment_prefix_names_the_app() -> None:
+    assert stream_prefix_for_test_env(123456789) == "zegotest-123456789-"
 
 
 def test_too_many_urls_are_refused() -> None:

@@ -11,6 +11,7 @@ import pulumi
 import pytest
 
 from zego_provider import CdnTransferRuleSet, CdnTransferRuleSetArgs
+from zego_provider.resource import StreamDeclaredTwiceError
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -37,8 +38,18 @@ def mocks() -> Iterator[RecordingMocks]:
     recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="zego", stack="test", preview=False)
     yield recording
+    _drain(loop)
     asyncio.set_event_loop(None)
     loop.close()
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Let the registrations a test started finish, so none is left un-awaited."""
+    for _ in range(10):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 @pulumi.runtime.test
@@ -105,3 +116,41 @@ def test_stream_id_is_required() -> None:
 def test_args_and_keywords_do_not_mix() -> None:
     with pytest.raises(TypeError, match="not both"):
         CdnTransferRuleSet("both", CdnTransferRuleSetArgs(stream_id="a"), stream_id="b")
+
+
+def test_a_second_rule_set_on_the_same_stream_is_refused_naming_both(mocks: RecordingMocks) -> None:
+    CdnTransferRuleSet("first", stream_id="shared", cdn_urls=["rtmp://cdn.example.com/live/1"])
+    with pytest.raises(StreamDeclaredTwiceError) as caught:
+        CdnTransferRuleSet("second", stream_id="shared", cdn_urls=["rtmp://cdn.example.com/live/2"])
+    message = str(caught.value)
+    assert "'shared'" in message and "'first'" in message and "'second'" in message
+    assert isinstance(caught.value, pulumi.RunError)  # shown by the CLI as a message, not a traceback
+
+
+def test_the_same_name_under_another_parent_is_still_a_second_rule_set(mocks: RecordingMocks) -> None:
+    component = pulumi.ComponentResource("test:index:Environment", "env")
+    CdnTransferRuleSet("main", stream_id="shared")
+    with pytest.raises(StreamDeclaredTwiceError):
+        CdnTransferRuleSet("main", stream_id="shared", opts=pulumi.ResourceOptions(parent=component))
+
+
+def test_a_stream_id_output_is_checked_once_it_resolves(mocks: RecordingMocks) -> None:
+    first = CdnTransferRuleSet("first", stream_id="shared")
+    second = CdnTransferRuleSet("second", stream_id=first.stream_id.apply(lambda stream: stream))
+    loop = asyncio.get_event_loop()
+    with pytest.raises(StreamDeclaredTwiceError, match="'first' and 'second'"):
+        loop.run_until_complete(second.stream_id.future())
+
+
+def test_each_program_run_starts_with_no_stream_declared() -> None:
+    for run in range(2):
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            pulumi.runtime.set_mocks(RecordingMocks(), project="zego", stack=f"run{run}", preview=False)
+            rules = CdnTransferRuleSet("main", stream_id="same-stream-every-run")
+            assert loop.run_until_complete(rules.stream_id.future()) == "same-stream-every-run"
+            _drain(loop)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
