@@ -86,11 +86,11 @@ def test_a_bad_timeout_is_named(value: str) -> None:
 def test_the_client_uses_the_configured_read_timeout() -> None:
     from zego_provider.client import DEFAULT_TIMEOUT, ZegoClient
 
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}, rate_limit=None) as short:
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}, rate_limiter="off") as short:
         assert short.timeout == (0.5, 0.5)
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None) as long:
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limiter="off") as long:
         assert long.timeout == (DEFAULT_TIMEOUT[0], 30.0)
-    with ZegoClient.from_env(ENV, rate_limit=None) as default:
+    with ZegoClient.from_env(ENV, rate_limiter="off") as default:
         assert default.timeout == DEFAULT_TIMEOUT
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None, timeout=1.0) as explicit:
-        assert explicit.timeout == 1.0
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limiter="off", timeout=1.0) as explicit:
+        assert explicit.timeout == (1.0, 1.0)
