@@ -102,7 +102,6 @@ class MachineSequences:
         self._directory = directory
         self._key = key
         self._local = local
-        self._clock_ms = clock_ms
         self._file_lock = FileLock
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -124,9 +123,9 @@ class MachineSequences:
         with self._local.lock(f"{self._key}\0{shard.name}"), self._file_lock(str(shard) + ".lock", timeout=-1):
             try:
                 last = int(shard.read_text() or "0")
-            except (OSError, ValueError):  # missing or corrupt: the clock still gives a fresh value
+            except (OSError, ValueError):  # missing or corrupt: the clock and this process's counter go on
                 last = 0
-            value = max(self._clock_ms(), last + 1)
+            value = max(self._local.next(f"{self._key}\0{shard.name}"), last + 1)
             shard.write_text(str(value))
             yield value
 

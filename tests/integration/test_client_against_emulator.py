@@ -40,7 +40,9 @@ def test_concurrent_calls_on_one_stream_reach_the_server_in_sequence_order(emula
 
 
 def test_a_clock_skewed_by_eleven_minutes_is_refused_as_expired(emulator: ZegoEmulator) -> None:
-    skewed = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off", clock=lambda: time.time() - 660)
+    skewed = ZegoClient(
+        APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off", clock=lambda: time.time() - 660
+    )
     with skewed, pytest.raises(ZegoAuthenticationError) as caught:
         skewed.clear_cdn_transfer_rule("s")
     assert caught.value.code == 100000004
