@@ -10,7 +10,7 @@ import pytest
 from zego_provider import ZegoAuthenticationError, ZegoClient
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.errors import meaning_of
-from zego_provider.ratelimit import shared_bucket
+from zego_provider.ratelimit import shared_limiter
 
 from .conftest import APP_ID, SERVER_SECRET
 
@@ -50,9 +50,11 @@ def test_a_clock_skewed_by_eleven_minutes_is_refused_as_expired(emulator: ZegoEm
 
 
 def test_the_strictest_rate_asked_for_an_app_wins() -> None:
-    bucket = shared_bucket(555000111, 10)
-    assert shared_bucket(555000111, 4) is bucket and bucket.rate == 4
-    assert shared_bucket(555000111, 10).rate == 4
+    limiter = shared_limiter("process", 555000111, 10)
+    assert limiter is not None
+    assert shared_limiter("process", 555000111, 4) is limiter and limiter.rate == 4
+    assert limiter.adaptive.ceiling == 4
+    assert shared_limiter("process", 555000111, 10) is limiter and limiter.adaptive.ceiling == 4
 
 
 def test_success_has_a_meaning_too() -> None:
