@@ -34,8 +34,8 @@ from .scope import (
     OFF,
     PROCESS,
     SETTING_NAME,
+    budget_directory,
     budget_key,
-    cache_directory,
     is_redis,
     redact,
     redis_client,
@@ -250,7 +250,7 @@ def _open_slots(scope: str, key: str) -> Slots:
     if scope == PROCESS:
         return ProcessSlots()
     if scope == MACHINE:
-        return MachineSlots(cache_directory() / f"budget-{key}")
+        return MachineSlots(budget_directory() / f"budget-{key}")
     if is_redis(scope):
         return RedisSlots(redis_client(scope), scope, f"zego-provider:{key}:next-slot")
     raise ValueError(f"unknown rate limiter scope {redact(scope)!r}")

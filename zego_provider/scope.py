@@ -86,11 +86,11 @@ def budget_key(app_id: int, is_test: bool, service: str = "") -> str:
     return f"{app_id}-{environment}" + (f"-{suffix}" if suffix else "")
 
 
-def cache_directory() -> Path:
-    """The user's cache directory for this package (XDG_CACHE_HOME on Linux): nothing to configure."""
+def budget_directory() -> Path:
+    """Where `machine` budgets live: in the user's cache directory (XDG_CACHE_HOME on Linux), nothing to configure."""
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("zego-pulumi-provider", appauthor=False))
+    return Path(platformdirs.user_cache_dir("zego-pulumi-provider", appauthor=False)) / "budgets"
 
 
 _redis_clients: dict[str, redis.Redis] = {}

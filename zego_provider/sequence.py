@@ -41,8 +41,8 @@ from .scope import (
     OFF,
     PROCESS,
     SETTING_NAME,
+    budget_directory,
     budget_key,
-    cache_directory,
     is_redis,
     redact,
     redis_client,
@@ -218,7 +218,7 @@ def stream_order(
     if scope in (PROCESS, OFF):
         return _process_sequences
     if scope == MACHINE:
-        return MachineSequences(cache_directory() / f"sequences-{key}", key, _process_sequences)
+        return MachineSequences(budget_directory() / f"sequences-{key}", key, _process_sequences)
     if is_redis(scope):
         return RedisSequences(redis_client(scope), scope, f"zego-provider:{key}", _process_sequences, hold=hold)
     raise ValueError(f"unknown rate limiter scope {redact(scope)!r}")
