@@ -51,6 +51,8 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 """(connect, read) seconds for one attempt."""
 SERVER_ERROR_BACKOFF = (0.25, 8.0)
 """(base, cap) seconds of the pause after a server error or a transport failure."""
+STREAM_LOCK_SLACK = 60.0
+"""Seconds a Redis stream lock outlives one attempt: the attempt also waits for its budget slot under it."""
 RATE_LIMIT_BACKOFF = (1.0, 4.0)
 """(base, cap): ZEGO counts calls per second, so the first pause is up to one window."""
 
@@ -121,7 +123,7 @@ class ZegoClient:
             config.app_id,
             is_test=config.is_test,
             service=service,
-            hold=connect_timeout + read_timeout + 5,
+            hold=connect_timeout + read_timeout + STREAM_LOCK_SLACK,
         )
         self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test, clock=clock)
         self._session = requests.Session()
