@@ -90,6 +90,18 @@ def test_four_processes_on_four_machines_sharing_redis_never_exceed_the_limit(
 
 
 @pytest.mark.timeout(180)
+def test_processes_that_share_nothing_still_finish_by_adapting_their_rate(tmp_path: Path) -> None:
+    scopes = [("process", tmp_path / f"job-{n}") for n in range(4)]
+    with ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=10) as emulator:
+        results = run_workers(emulator, scopes, lambda n: f"alone-{n}", 20)
+        answered = codes(emulator)
+
+    assert [result["errors"] for result in results] == [[]] * 4
+    assert answered.count(0) == 80
+    assert answered.count(5007) > 0  # 4 x 10/s offered against 10/s: they did collide, and recovered
+
+
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("scope", ["machine", "redis"])
 def test_two_processes_calling_one_stream_never_cross_sequences(
     scope: str, tmp_path: Path, redis_server: RedisServer
