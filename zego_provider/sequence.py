@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     import redis
 
 SHARDS = 256
+LOCK_WAIT = 600.0
+"""Seconds to wait for another process's call on the same stream: far more than one attempt takes."""
 
 
 def _millis() -> int:
@@ -117,10 +119,31 @@ class MachineSequences:
         return self._directory / f"shard-{int.from_bytes(digest[:2], 'big') % SHARDS:03d}"
 
     @contextmanager
+    def _locked(self, shard: Path) -> Iterator[None]:
+        from filelock import Timeout
+
+        lock = self._file_lock(str(shard) + ".lock", timeout=LOCK_WAIT)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ZegoConfigError(
+                [
+                    (
+                        SETTING_NAME,
+                        f"machine: {shard}.lock stayed locked for {LOCK_WAIT:g}s (a stopped process holds it?)",
+                    )
+                ]
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
     def ordered(self, stream_id: str) -> Iterator[int]:
         shard = self._shard(stream_id)
         # Threads of this process queue on the in-process lock first: one file descriptor per shard at a time.
-        with self._local.lock(f"{self._key}\0{shard.name}"), self._file_lock(str(shard) + ".lock", timeout=-1):
+        with self._local.lock(f"{self._key}\0{shard.name}"), self._locked(shard):
             try:
                 last = int(shard.read_text() or "0")
             except (OSError, ValueError):  # missing or corrupt: the clock and this process's counter go on
