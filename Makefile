@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 ENSURE_PULUMI := scripts/ensure-pulumi
 
-.PHONY: help venv lint unit integration e2e acceptance test demo bench dist clean
+.PHONY: help venv redis lint unit integration e2e acceptance test demo bench dist clean
 
 help:
 	@echo "make demo   - the main job: emulator + pulumi up / update / destroy of examples/stream_environment"
@@ -23,6 +23,12 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 venv: $(INSTALLED)
 
+# The tests start a real redis-server on loopback; install it once where it is missing (Debian, as root).
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || \
+	  { echo "redis-server is missing: install it (e.g. apt-get install redis-server)" >&2; exit 1; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -31,13 +37,13 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv
+integration: venv redis
 	$(VENV)/bin/pytest tests/integration
 
 e2e: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests/e2e
 
-test: lint
+test: lint redis
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests
 
 demo: venv
@@ -50,7 +56,7 @@ dist: venv
 	rm -rf dist
 	$(PY) -m build --no-isolation --sdist --wheel -o dist .
 
-bench: venv
+bench: venv redis
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m benchmarks
 
 clean:
