@@ -14,7 +14,7 @@ INSTALLED_NEWEST := $(VENV_NEWEST)/.installed
 ENSURE_PULUMI := scripts/ensure-pulumi
 FIND_PYTHON := scripts/find-python
 
-.PHONY: help venv venv-newest lint unit integration e2e acceptance test demo bench dist clean
+.PHONY: help venv venv-newest redis lint unit integration e2e acceptance test demo bench dist clean
 
 help:
 	@echo "make demo   - the main job: emulator + pulumi up / update / destroy of examples/stream_environment"
@@ -43,6 +43,12 @@ venv: $(INSTALLED)
 
 venv-newest: $(INSTALLED_NEWEST)
 
+# The tests start a real redis-server on loopback; install it once where it is missing (Debian, as root).
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || \
+	  { echo "redis-server is missing: install it (e.g. apt-get install redis-server)" >&2; exit 1; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -51,13 +57,13 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv
+integration: venv redis
 	$(VENV)/bin/pytest tests/integration
 
 e2e: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests/e2e
 
-test: lint venv-newest
+test: lint venv-newest redis
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 \
 		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS) --dist loadfile
 
@@ -71,7 +77,7 @@ dist: venv
 	rm -rf dist
 	$(PY) -m build --no-isolation --sdist --wheel -o dist .
 
-bench: venv
+bench: venv redis
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m benchmarks
 
 clean:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .common import environment, now
 
-BENCHMARKS = ("teardown_at_limit", "state_size", "client_overhead", "engine")
+BENCHMARKS = ("teardown_at_limit", "state_size", "client_overhead", "engine", "fleet")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

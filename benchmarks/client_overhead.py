@@ -61,7 +61,7 @@ def run(quick: bool = False) -> str:
     )
     with (
         ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None) as emulator,
-        ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limit=None) as client,
+        ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off") as client,
         requests.Session() as session,
     ):
         session.trust_env = False  # as the client does for a loopback endpoint: no proxy lookup per call

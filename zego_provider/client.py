@@ -1,9 +1,11 @@
 """ZegoClient: the three CDN transfer actions over one pooled, signed, rate-limited session.
 
 Every attempt is a new request: a fresh Sequence (ZEGO rejects a repeated one), a fresh
-nonce and signature (from the auth object) and a token from the AppId's shared bucket. That
-is why retries are a loop here and not urllib3 resending the same URL; urllib3's `Retry`
-still keeps the count and computes the jittered exponential backoff.
+nonce and signature (from the auth object) and a slot from the AppId's shared budget. That
+is why retries are a loop here and not urllib3 resending the same URL. The loop is the
+retry policy: a rate-limit answer lowers the client's rate and is retried until the call's
+time budget runs out; other retryable errors get a bounded number of attempts; waiting for
+the shared budget is not an attempt. `retry.backoff` says how long to pause.
 
 Whatever goes wrong in one HTTP exchange (connect, TLS, headers, a body cut short, badly
 encoded, too large or too slow, a body that is not ZEGO JSON) ends as a `ZegoTransportError`,
@@ -17,20 +19,27 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
+import random as random_module
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from pydantic import SecretStr, ValidationError
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from . import redaction
-from .config import DEFAULT_ENDPOINT, ProviderConfig, is_loopback_host, parse_endpoint
+from .config import (
+    DEFAULT_CALL_TIME_BUDGET,
+    DEFAULT_ENDPOINT,
+    DEFAULT_MAX_ATTEMPTS,
+    ProviderConfig,
+    is_loopback_host,
+    parse_endpoint,
+)
 from .errors import (
     ZegoApiError,
     ZegoRateLimitError,
@@ -38,8 +47,10 @@ from .errors import (
     error_for,
 )
 from .models import ZegoResponse
-from .ratelimit import TokenBucket, shared_bucket
-from .sequence import SequenceGenerator
+from .ratelimit import RateLimiter, shared_limiter
+from .retry import backoff
+from .scope import MACHINE
+from .sequence import stream_order
 from .signing import ZegoSignatureAuth
 
 log = logging.getLogger(__name__)
@@ -50,19 +61,29 @@ CLEAR = "ClearCDNTransferRule"
 
 DEFAULT_TIMEOUT = (3.05, 10.0)
 """(connect, read) seconds for one attempt."""
-DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_MAX_ELAPSED = 60.0
-"""No call, retries and backoff included, runs past this many seconds."""
-RATE_LIMIT_PAUSE = 1.0
-"""ZEGO counts calls per second: after a rate-limit answer, wait out at least one window."""
+SERVER_ERROR_BACKOFF = (0.25, 8.0)
+"""(base, cap) seconds of the pause after a server error or a transport failure."""
+STREAM_LOCK_SLACK = 60.0
+"""Seconds a Redis stream lock outlives one attempt: the attempt also waits for its budget slot under it."""
+RATE_LIMIT_BACKOFF = (1.0, 4.0)
+"""(base, cap): ZEGO counts calls per second, so the first pause is up to one window."""
 
-_sequences = SequenceGenerator()
+
+def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
+    return (float(timeout), float(timeout)) if isinstance(timeout, int | float) else (timeout[0], timeout[1])
+
+
+def _timeout_of(config: ProviderConfig) -> tuple[float, float]:
+    read = DEFAULT_TIMEOUT[1] if config.timeout is None else config.timeout
+    connect = min(DEFAULT_TIMEOUT[0], read) if config.connect_timeout is None else config.connect_timeout
+    return (connect, read)
+
 
 redaction.install()
 
 
 class ZegoClient:
-    """A thread-safe client of one AppId against one endpoint."""
+    """A thread-safe client of one AppId against one endpoint, built from one `ProviderConfig`."""
 
     def __init__(
         self,
@@ -73,71 +94,98 @@ class ZegoClient:
         is_test: bool = False,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        max_elapsed: float = DEFAULT_MAX_ELAPSED,
-        rate_limit: float | Literal["auto"] | None = "auto",
-        backoff_factor: float = 0.25,
+        rate_limit: float | None = None,
+        rate_limiter: str = MACHINE,
+        call_time_budget: float = DEFAULT_CALL_TIME_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = random_module.random,
     ) -> None:
-        """`rate_limit`: calls/s shared by every client of this AppId; "auto" is ZEGO's own
-        limit (10, or 5 with is_test); None turns the client-side limiter off. `clock` gives
-        the signature's Timestamp (seconds)."""
+        """`rate_limit`: calls/s of this AppId, None for ZEGO's own limit (10, or 5 with is_test).
+        `rate_limiter`: where that budget is shared: "machine" (default), "process", a redis://
+        URL, or "off" (no client-side pacing). `call_time_budget`: seconds one call may take,
+        waits and retries included. `clock` gives the signature's Timestamp (seconds); `sleep`
+        and `random` drive the pauses (tests inject them)."""
+        connect_timeout, read_timeout = _timeouts(timeout)
         config = ProviderConfig.from_values(
             {
                 "app_id": app_id,
                 "server_secret": server_secret,
                 "endpoint": endpoint,
                 "is_test": is_test,
-                "rate_limit": None if rate_limit in ("auto", None) else rate_limit,
+                "rate_limit": rate_limit,
+                "timeout": read_timeout,
+                "connect_timeout": connect_timeout,
+                "rate_limiter": rate_limiter,
+                "call_time_budget": call_time_budget,
+                "max_attempts": max_attempts,
             },
             source=lambda setting: setting.field,
         )
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self.config = config
-        self.app_id = config.app_id
-        self.endpoint = config.endpoint
-        self.is_test = config.is_test
-        self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.max_elapsed = max_elapsed
+        """Every setting this client runs with: the one source, read by everything below."""
+        self.timeout = (connect_timeout, read_timeout)
         self._sleep = sleep
-        self._retry = Retry(
-            total=max_attempts - 1,
-            backoff_factor=backoff_factor,
-            backoff_max=8.0,
-            backoff_jitter=backoff_factor,
+        self._random = random
+        # Fails here, before any request, when the budget's store cannot be used (Redis down...).
+        endpoint_parts = urlsplit(config.endpoint)
+        service = endpoint_parts.netloc if is_loopback_host(endpoint_parts.hostname) else ""
+        self._limiter: RateLimiter | None = shared_limiter(
+            config.rate_limiter, config.app_id, config.effective_rate_limit, is_test=config.is_test, service=service
         )
-        self._bucket: TokenBucket | None = (
-            None if rate_limit is None else shared_bucket(config.app_id, config.effective_rate_limit, is_test=is_test)
+        self._order = stream_order(
+            config.rate_limiter,
+            config.app_id,
+            is_test=config.is_test,
+            service=service,
+            hold=connect_timeout + read_timeout + STREAM_LOCK_SLACK,
         )
         self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test, clock=clock)
         self._session = _new_session(config.endpoint)
 
+    @property
+    def app_id(self) -> int:
+        return self.config.app_id
+
+    @property
+    def endpoint(self) -> str:
+        return self.config.endpoint
+
+    @property
+    def is_test(self) -> bool:
+        return self.config.is_test
+
+    @property
+    def max_attempts(self) -> int:
+        return self.config.max_attempts
+
     @classmethod
     def from_config(cls, config: ProviderConfig, **options: object) -> ZegoClient:
-        """`options` are constructor options and win over the config: e.g. `rate_limit=None`, or
-        `timeout=` over `config.timeout` (zego:timeout, the read timeout of one attempt)."""
-        rate: float | Literal["auto"] = config.rate_limit if config.rate_limit is not None else "auto"
-        options.setdefault("rate_limit", rate)
-        if config.timeout is not None:
-            options.setdefault("timeout", (min(DEFAULT_TIMEOUT[0], config.timeout), config.timeout))
-        return cls(
-            config.app_id,
-            config.server_secret,
-            endpoint=config.endpoint,
-            is_test=config.is_test,
-            **options,  # type: ignore[arg-type]
-        )
+        """A client of `config`; `options` are constructor options and win over it (e.g. `sleep=`,
+        or `timeout=` over `config.timeout`, zego:timeout, the read timeout of one attempt)."""
+        values: dict[str, object] = {
+            "endpoint": config.endpoint,
+            "is_test": config.is_test,
+            "timeout": _timeout_of(config),
+            "max_attempts": config.max_attempts,
+            "rate_limit": config.rate_limit,
+            "rate_limiter": config.rate_limiter,
+            "call_time_budget": config.call_time_budget,
+        }
+        values.update(options)
+        return cls(config.app_id, config.server_secret, **values)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> ZegoClient:
-        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT and
-        ZEGO_TIMEOUT."""
+        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT,
+        ZEGO_RATE_LIMITER, ZEGO_CALL_TIME_BUDGET and ZEGO_TIMEOUT."""
         return cls.from_config(ProviderConfig.from_env(env), **options)
 
     def __repr__(self) -> str:
-        return f"ZegoClient(app_id={self.app_id}, endpoint={self.endpoint!r}, is_test={self.is_test})"
+        return (
+            f"ZegoClient(app_id={self.app_id}, endpoint={self.endpoint!r}, is_test={self.is_test},"
+            f" rate_limiter={self.config.rate_limiter_display!r})"
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -161,30 +209,58 @@ class ZegoClient:
         return self._call(CLEAR, stream_id, {})
 
     def _call(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        retry = self._retry
-        deadline = time.monotonic() + self.max_elapsed
+        started = time.monotonic()
+        deadline = started + self.config.call_time_budget
+        rate_limited = 0
+        failed = 0
         while True:
             try:
-                return self._attempt(action, stream_id, params)
+                response = self._attempt(action, stream_id, params)
+            except ZegoRateLimitError as error:
+                # Not counted against max_attempts: the AppId's budget is busy, not the service broken.
+                if self._limiter is not None:
+                    self._limiter.adaptive.on_rate_limited()
+                pause = backoff(
+                    rate_limited, base=RATE_LIMIT_BACKOFF[0], cap=RATE_LIMIT_BACKOFF[1], random=self._random
+                )
+                rate_limited += 1
+                last: ZegoApiError = error
             except ZegoApiError as error:
-                if not error.retryable:
+                failed += 1
+                if not error.retryable or failed >= self.config.max_attempts:
                     raise
-                try:
-                    retry = retry.increment(method="GET", url=action, error=error)
-                except MaxRetryError:
-                    raise error from None
-                pause = retry.get_backoff_time()
-                if isinstance(error, ZegoRateLimitError):
-                    pause = max(pause, RATE_LIMIT_PAUSE)
-                if time.monotonic() + pause > deadline:
-                    raise error from None
-                log.warning("%s; retrying in %.2fs", error, pause)
-                self._sleep(pause)
+                base, cap = SERVER_ERROR_BACKOFF
+                pause = backoff(failed - 1, base=base, cap=cap, random=self._random)
+                last = error
+            else:
+                if self._limiter is not None:
+                    self._limiter.adaptive.on_success()
+                return response
+            if time.monotonic() + pause > deadline:
+                raise self._out_of_time(last, time.monotonic() - started) from None
+            log.warning("%s; retrying in %.2fs", last, pause)
+            self._sleep(pause)
+
+    def _out_of_time(self, error: ZegoApiError, elapsed: float) -> ZegoApiError:
+        """The last error, saying that the call's time budget (and which setting) ran out."""
+        budget = self.config.call_time_budget
+        note = (
+            f"gave up after {elapsed:.1f}s: the call's time budget zego:callTimeBudget (ZEGO_CALL_TIME_BUDGET)"
+            f" of {budget:g}s ran out"
+        )
+        return type(error)(
+            error.action,
+            error.code,
+            error.message,
+            error.request_id,
+            meaning=error.meaning,
+            fix=f"{note}; {error.fix}" if error.fix else note,
+        )
 
     def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        with _sequences.ordered(stream_id) as sequence:
-            if self._bucket is not None:
-                self._bucket.acquire()
+        with self._order.ordered(stream_id) as sequence:
+            if self._limiter is not None:
+                self._limiter.acquire()
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
             reply: requests.Response | None = None
             body, failure = b"", ""

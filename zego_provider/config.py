@@ -1,4 +1,4 @@
-"""Settings: AppId, ServerSecret, endpoint, IsTest, rate limit and timeout, from stack config or environment.
+"""Settings: AppId, ServerSecret, endpoint, IsTest, rate budget and timeouts, from stack config or environment.
 
 One pydantic model validates them wherever they come from (Pulumi config in the provider
 process, the environment for `zego-cdn` and `ZegoClient.from_env()`). The secret is a
@@ -23,11 +23,16 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from .errors import ZegoConfigError
+from .scope import MACHINE, redact, validate_scope
 
 DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
 DEFAULT_RATE_LIMIT = 10.0
 DEFAULT_TEST_RATE_LIMIT = 5.0
 MAX_TIMEOUT = 300.0
+DEFAULT_CALL_TIME_BUDGET = 300.0
+"""Seconds one call may take, waits and retries included: minutes, so a fleet sharing one AppId finishes."""
+MAX_CALL_TIME_BUDGET = 3600.0
+DEFAULT_MAX_ATTEMPTS = 5
 MAX_APP_ID = 2**32 - 1
 
 
@@ -44,6 +49,8 @@ SETTINGS = (
     Setting("is_test", "zego:isTest", "ZEGO_IS_TEST"),
     Setting("rate_limit", "zego:rateLimit", "ZEGO_RATE_LIMIT"),
     Setting("timeout", "zego:timeout", "ZEGO_TIMEOUT"),
+    Setting("rate_limiter", "zego:rateLimiter", "ZEGO_RATE_LIMITER"),
+    Setting("call_time_budget", "zego:callTimeBudget", "ZEGO_CALL_TIME_BUDGET"),
 )
 
 
@@ -53,9 +60,12 @@ def is_loopback_host(host: str | None) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return False  # ::ffff:127.0.0.1 is loopback to Python 3.13 but not to 3.11: refused on both
+    return address.is_loopback
 
 
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
@@ -150,10 +160,15 @@ def _utf8_printable_problem(value: str) -> str | None:
 
 
 class ProviderConfig(BaseModel):
-    """Validated ZEGO settings; `rate_limit` None means ZEGO's own limit for the environment.
+    """Validated ZEGO settings, and the one source of a ZegoClient's settings.
 
-    `timeout` is the read timeout of one attempt in seconds (each retry gets it again); None
-    keeps the client's default.
+    `rate_limit` None means ZEGO's own limit for the environment. `rate_limiter` says where the
+    AppId's budget is shared: `machine` (default), `process`, a `redis://`/`rediss://` URL, or
+    `off` (no client-side pacing: only for an endpoint without a limit). `timeout` is the read
+    timeout of one attempt in seconds (each retry gets it again) and `connect_timeout` its
+    connect timeout; None keeps the client's default. `call_time_budget` bounds one call,
+    waits and retries included; `max_attempts` bounds the attempts after errors other than a
+    rate-limit answer (those are retried until the time budget runs out).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
@@ -164,6 +179,11 @@ class ProviderConfig(BaseModel):
     is_test: bool = False
     rate_limit: float | None = Field(default=None, gt=0, le=1000)
     timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT)
+    connect_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT)
+    # repr=False: a Redis URL may carry a password; `rate_limiter_display` is the printable form.
+    rate_limiter: str = Field(default=MACHINE, repr=False)
+    call_time_budget: float = Field(default=DEFAULT_CALL_TIME_BUDGET, gt=0, le=MAX_CALL_TIME_BUDGET)
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=100)
 
     @field_validator("app_id", mode="before")
     @classmethod
@@ -199,6 +219,16 @@ class ProviderConfig(BaseModel):
     @classmethod
     def _https_or_loopback(cls, endpoint: str) -> str:
         return parse_endpoint(endpoint).url
+
+    @field_validator("rate_limiter")
+    @classmethod
+    def _known_scope(cls, value: str) -> str:
+        return validate_scope(value)
+
+    @property
+    def rate_limiter_display(self) -> str:
+        """`rate_limiter` with any password replaced, for messages and reprs."""
+        return redact(self.rate_limiter)
 
     @property
     def effective_rate_limit(self) -> float:

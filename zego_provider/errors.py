@@ -140,7 +140,7 @@ class ReturnCode:
 
 _CHECK_CREDENTIALS = "check zego:appId and zego:serverSecret"
 _RETRY_LATER = "retried with backoff; if it persists, contact ZEGO support with the RequestId"
-_SLOW_DOWN = "retried with backoff; lower zego:rateLimit if several runners share the AppId"
+_SLOW_DOWN = "retried until zego:callTimeBudget runs out; runners of one AppId should share zego:rateLimiter"
 _REPORT = "fix the request; contact ZEGO support with the RequestId if it looks right"
 
 RETURN_CODES: Mapping[int, ReturnCode] = {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: deploy.sh up|destroy STACK
 # Needs: ZEGO_APP_ID, ZEGO_SERVER_SECRET, PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE (from CI secrets).
-# Optional: ZEGO_IS_TEST=true, ZEGO_RATE_LIMIT (this runner's share of the AppId's 10 calls/s).
+# Optional: ZEGO_IS_TEST=true; ZEGO_RATE_LIMITER=rediss://... (from CI secrets) to share the AppId's
+# 10 calls/s with every runner; unset, jobs on one machine share it through the user's cache directory.
 set -euo pipefail
 action=${1:?usage: deploy.sh up|destroy STACK}
 stack=${2:?usage: deploy.sh up|destroy STACK}

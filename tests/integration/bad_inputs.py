@@ -126,4 +126,16 @@ SETTINGS = [
     ),
     BadInput("isTest not a boolean", "zego:isTest", settings={"zego:isTest": "maybe"}),
     BadInput("rateLimit negative", "zego:rateLimit", settings={"zego:rateLimit": "-1"}),
+    BadInput("rateLimiter not a known scope", "zego:rateLimiter", settings={"zego:rateLimiter": "cluster"}),
+    BadInput(
+        "rateLimiter a URL that is not Redis",
+        "zego:rateLimiter",
+        settings={"zego:rateLimiter": "memcached://127.0.0.1:11211"},
+    ),
+    BadInput(
+        "rateLimiter Redis URL with port 99999 (its password never echoed)",
+        "zego:rateLimiter",
+        settings={"zego:rateLimiter": "redis://:s3cret@127.0.0.1:99999/0"},
+    ),
+    BadInput("callTimeBudget 0", "zego:callTimeBudget", settings={"zego:callTimeBudget": "0"}),
 ]

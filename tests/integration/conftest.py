@@ -120,7 +120,7 @@ def admin(emulator: ZegoEmulator) -> EmulatorAdmin:
 @pytest.fixture
 def client(emulator: ZegoEmulator) -> Iterator[ZegoClient]:
     """A ZegoClient against `emulator`, its own limiter off."""
-    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limit=None) as zego_client:
+    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off") as zego_client:
         yield zego_client
 
 

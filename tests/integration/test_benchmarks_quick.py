@@ -32,6 +32,10 @@ RATIO_LINES = {
     "engine": re.compile(
         rf"engine: up {NUMBER}x a no-op dynamic resource \(preview {NUMBER}x\)|engine: skipped \(.+\)"
     ),
+    "fleet": re.compile(
+        rf"fleet: J=(\d+): machine {NUMBER}, redis {NUMBER}, process {NUMBER} of the limit; "
+        rf"(\d+) failed jobs, (\d+) relays left, {NUMBER}% rate-limited when shared"
+    ),
 }
 
 
@@ -51,7 +55,7 @@ def last_lines() -> dict[str, str]:
         check=False,
     )
     assert result.returncode == 0, f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-    assert "4 of 4 benchmarks ran" in result.stdout
+    assert "5 of 5 benchmarks ran" in result.stdout
     sections = re.split(r"^== ", result.stdout, flags=re.MULTILINE)[1:]
     lines: dict[str, str] = {}
     for section in sections:
@@ -96,3 +100,9 @@ def test_engine_ends_with_its_ratio_or_says_it_skipped(last_lines: dict[str, str
         assert not skipped, last_lines["engine"]
     elif os.environ.get("ZEGO_REQUIRE_E2E") == "1":
         pytest.fail("the Pulumi CLI is not on PATH, so the engine benchmark was skipped")
+
+
+def test_fleet_ends_with_its_ratio_and_no_job_failed_or_left_a_relay(last_lines: dict[str, str]) -> None:
+    match = ratio(last_lines, "fleet")
+    assert int(match.group(5)) == 0 and int(match.group(6)) == 0
+    assert all(float(match.group(group)) > 0 for group in (2, 3, 4))

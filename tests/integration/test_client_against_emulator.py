@@ -10,7 +10,7 @@ import pytest
 from zego_provider import ZegoAuthenticationError, ZegoClient
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.errors import meaning_of
-from zego_provider.ratelimit import shared_bucket
+from zego_provider.ratelimit import shared_limiter
 
 from .conftest import APP_ID, SERVER_SECRET
 
@@ -21,7 +21,7 @@ def test_concurrent_calls_on_one_stream_reach_the_server_in_sequence_order(emula
 
     def work(worker: int) -> None:
         try:
-            with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limit=None) as client:
+            with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off") as client:
                 start.wait(timeout=10)
                 for index in range(5):
                     client.create_cdn_transfer_rule("one-stream", f"rtmp://cdn.example.com/live/{worker}-{index}")
@@ -40,7 +40,9 @@ def test_concurrent_calls_on_one_stream_reach_the_server_in_sequence_order(emula
 
 
 def test_a_clock_skewed_by_eleven_minutes_is_refused_as_expired(emulator: ZegoEmulator) -> None:
-    skewed = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limit=None, clock=lambda: time.time() - 660)
+    skewed = ZegoClient(
+        APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off", clock=lambda: time.time() - 660
+    )
     with skewed, pytest.raises(ZegoAuthenticationError) as caught:
         skewed.clear_cdn_transfer_rule("s")
     assert caught.value.code == 100000004
@@ -48,9 +50,11 @@ def test_a_clock_skewed_by_eleven_minutes_is_refused_as_expired(emulator: ZegoEm
 
 
 def test_the_strictest_rate_asked_for_an_app_wins() -> None:
-    bucket = shared_bucket(555000111, 10)
-    assert shared_bucket(555000111, 4) is bucket and bucket.rate == 4
-    assert shared_bucket(555000111, 10).rate == 4
+    limiter = shared_limiter("process", 555000111, 10)
+    assert limiter is not None
+    assert shared_limiter("process", 555000111, 4) is limiter and limiter.rate == 4
+    assert limiter.adaptive.ceiling == 4
+    assert shared_limiter("process", 555000111, 10) is limiter and limiter.adaptive.ceiling == 4
 
 
 def test_success_has_a_meaning_too() -> None:

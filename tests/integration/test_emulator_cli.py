@@ -100,7 +100,7 @@ def test_the_cli_prints_its_url_answers_and_exits_0_on_sigterm(spawn: type[Emula
     child = spawn("--app-id", str(APP_ID), "--server-secret", SECRET, "--port", "0")
     url = child.url()
 
-    with ZegoClient(APP_ID, SECRET, endpoint=url, rate_limit=None) as client:
+    with ZegoClient(APP_ID, SECRET, endpoint=url, rate_limiter="off") as client:
         assert client.create_cdn_transfer_rule("cli-stream", "rtmp://cdn.example.com/live/x").ok
     with EmulatorAdmin(url) as admin:
         assert admin.stream("cli-stream") == [{"cdn_url": "rtmp://cdn.example.com/live/x", "status": "scheduled"}]
@@ -137,7 +137,7 @@ def test_the_cli_reads_credentials_and_switches_from_its_environment_and_flags(
             "delete_unknown_code": 0,
             "create_existing_code": 0,
         }
-    with ZegoClient(APP_ID, SECRET, endpoint=url, rate_limit=None) as client:
+    with ZegoClient(APP_ID, SECRET, endpoint=url, rate_limiter="off") as client:
         client.create_cdn_transfer_rule("persisted", "rtmp://cdn.example.com/live/p")
     assert child.stop()[0] == 0
 

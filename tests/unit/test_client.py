@@ -44,7 +44,7 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 def client(sleeps: Sleeps) -> Iterator[ZegoClient]:
-    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, sleep=sleeps) as zego:
+    with ZegoClient(next(_app_ids), SECRET, rate_limiter="off", sleep=sleeps) as zego:
         yield zego
 
 
@@ -144,7 +144,8 @@ def test_rate_limited_twice_then_ok_waits_out_the_window(
     mocked.get(URL, **reply(30002))
     mocked.get(URL, **reply(0))
     assert client.clear_cdn_transfer_rule("s").ok
-    assert len(sleeps) == 2 and all(pause >= 1.0 for pause in sleeps)
+    # Equal jitter over one window, then two: never back at once, at most one window first.
+    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0
 
 
 def test_backoff_grows_exponentially_with_jitter(
@@ -154,25 +155,60 @@ def test_backoff_grows_exponentially_with_jitter(
     with pytest.raises(ZegoServerError):
         client.clear_cdn_transfer_rule("s")
     assert len(mocked.calls) == client.max_attempts == 5
-    assert sleeps[0] == 0
-    assert 0.5 <= sleeps[1] <= 0.75 and 1.0 <= sleeps[2] <= 1.25 and 2.0 <= sleeps[3] <= 2.25
+    assert 0.125 <= sleeps[0] <= 0.25 and 0.25 <= sleeps[1] <= 0.5
+    assert 0.5 <= sleeps[2] <= 1.0 and 1.0 <= sleeps[3] <= 2.0
 
 
-def test_retries_stop_when_attempts_run_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
-    mocked.get(URL, **reply(5007, "rid-last"))
-    zego = ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_attempts=3, sleep=sleeps)
-    with zego, pytest.raises(ZegoRateLimitError) as caught:
+def test_server_errors_stop_when_attempts_run_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+    mocked.get(URL, **reply(5000, "rid-last"))
+    zego = ZegoClient(next(_app_ids), SECRET, rate_limiter="off", max_attempts=3, sleep=sleeps)
+    with zego, pytest.raises(ZegoServerError) as caught:
         zego.clear_cdn_transfer_rule("s")
     assert len(mocked.calls) == 3
     assert caught.value.request_id == "rid-last"
 
 
-def test_retries_stop_when_the_time_budget_runs_out(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
-    mocked.get(URL, **reply(5007))
-    zego = ZegoClient(next(_app_ids), SECRET, rate_limit=None, max_elapsed=0.5, sleep=sleeps)
-    with zego, pytest.raises(ZegoRateLimitError):
+def test_rate_limit_answers_are_retried_past_max_attempts_within_the_time_budget(
+    mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    for _ in range(7):
+        mocked.get(URL, **reply(5007))
+    mocked.get(URL, **reply(0))
+    zego = ZegoClient(next(_app_ids), SECRET, rate_limiter="off", max_attempts=2, sleep=sleeps)
+    with zego:
+        assert zego.clear_cdn_transfer_rule("s").ok
+    assert len(mocked.calls) == 8
+
+
+def test_retries_stop_when_the_time_budget_runs_out_naming_the_setting(
+    mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    mocked.get(URL, **reply(5007, "rid-last"))
+    zego = ZegoClient(
+        next(_app_ids), SECRET, rate_limiter="off", call_time_budget=0.5, sleep=sleeps, random=lambda: 1.0
+    )
+    with zego, pytest.raises(ZegoRateLimitError) as caught:
         zego.clear_cdn_transfer_rule("s")
     assert len(mocked.calls) == 1 and sleeps == []
+    assert caught.value.request_id == "rid-last" and caught.value.code == 5007
+    assert "zego:callTimeBudget" in str(caught.value) and "0.5s" in str(caught.value)
+
+
+def test_a_rate_limit_answer_lowers_the_clients_rate(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+    mocked.get(URL, **reply(5007))
+    mocked.get(URL, **reply(0))
+    with ZegoClient(next(_app_ids), SECRET, rate_limiter="process", sleep=sleeps) as zego:
+        assert zego._limiter is not None
+        zego.clear_cdn_transfer_rule("s")
+        assert zego._limiter.rate == pytest.approx(5.5)  # halved, then one success gives back 1/20
+
+
+def test_backoff_is_pinned_by_injected_randomness() -> None:
+    from zego_provider.retry import backoff
+
+    assert [backoff(n, base=0.25, cap=1.0, random=lambda: 0.0) for n in range(4)] == [0.125, 0.25, 0.5, 0.5]
+    assert [backoff(n, base=0.25, cap=1.0, random=lambda: 1.0) for n in range(4)] == [0.25, 0.5, 1.0, 1.0]
+    assert backoff(10_000, base=1.0, cap=4.0, random=lambda: 0.5) == 3.0
 
 
 def test_every_attempt_is_signed_and_sequenced_anew(client: ZegoClient, mocked: responses.RequestsMock) -> None:
@@ -243,11 +279,47 @@ def test_tls_verification_stays_on(client: ZegoClient) -> None:
 
 def test_clients_of_one_app_share_one_rate_limiter() -> None:
     app_id = next(_app_ids)
-    with ZegoClient(app_id, SECRET) as first, ZegoClient(app_id, SECRET) as second:
-        assert first._bucket is second._bucket
-        assert first._bucket is not None and first._bucket.rate == 10
-    with ZegoClient(next(_app_ids), SECRET, is_test=True) as test_client:
-        assert test_client._bucket is not None and test_client._bucket.rate == 5
+    with (
+        ZegoClient(app_id, SECRET, rate_limiter="process") as first,
+        ZegoClient(app_id, SECRET, rate_limiter="process") as second,
+    ):
+        assert first._limiter is second._limiter
+        assert first._limiter is not None and first._limiter.rate == 10
+    with ZegoClient(next(_app_ids), SECRET, is_test=True, rate_limiter="process") as test_client:
+        assert test_client._limiter is not None and test_client._limiter.rate == 5
+
+
+def test_the_client_config_tells_the_truth() -> None:
+    with ZegoClient(
+        next(_app_ids), SECRET, timeout=(1.0, 7.0), max_attempts=3, rate_limit=4, rate_limiter="process"
+    ) as zego:
+        config = zego.config
+        assert (config.connect_timeout, config.timeout, config.max_attempts) == (1.0, 7.0, 3)
+        assert (config.rate_limit, config.effective_rate_limit, config.rate_limiter) == (4, 4, "process")
+        assert zego._limiter is not None and zego._limiter.rate == 4
+
+
+def test_rate_limit_none_means_zegos_limit_in_the_client_as_in_the_settings() -> None:
+    with ZegoClient(next(_app_ids), SECRET, rate_limit=None, rate_limiter="process") as zego:
+        assert zego.config.rate_limit is None and zego.config.effective_rate_limit == 10
+        assert zego._limiter is not None and zego._limiter.rate == 10
+
+
+def test_off_is_the_one_spelling_of_no_limiter() -> None:
+    with ZegoClient(next(_app_ids), SECRET, rate_limiter="off") as zego:
+        assert zego._limiter is None and zego.config.rate_limiter == "off"
+    with pytest.raises(ZegoConfigError, match="rate_limiter"):
+        ZegoClient(next(_app_ids), SECRET, rate_limiter="none")
+
+
+def test_from_config_keeps_every_setting() -> None:
+    from zego_provider.config import ProviderConfig
+
+    env = {"ZEGO_APP_ID": "78", "ZEGO_SERVER_SECRET": SECRET, "ZEGO_RATE_LIMITER": "process"}
+    config = ProviderConfig.from_env({**env, "ZEGO_CALL_TIME_BUDGET": "42", "ZEGO_TIMEOUT": "4"})
+    with ZegoClient.from_config(config) as zego:
+        assert zego.config.call_time_budget == 42 and zego.config.rate_limiter == "process"
+        assert zego.timeout == (3.05, 4.0)
 
 
 def test_from_env_reads_the_documented_variables() -> None:

@@ -86,14 +86,14 @@ def test_a_bad_timeout_is_named(value: str) -> None:
 def test_the_client_uses_the_configured_read_timeout() -> None:
     from zego_provider.client import DEFAULT_TIMEOUT, ZegoClient
 
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}, rate_limit=None) as short:
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}, rate_limiter="off") as short:
         assert short.timeout == (0.5, 0.5)
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None) as long:
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limiter="off") as long:
         assert long.timeout == (DEFAULT_TIMEOUT[0], 30.0)
-    with ZegoClient.from_env(ENV, rate_limit=None) as default:
+    with ZegoClient.from_env(ENV, rate_limiter="off") as default:
         assert default.timeout == DEFAULT_TIMEOUT
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None, timeout=1.0) as explicit:
-        assert explicit.timeout == 1.0
+    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limiter="off", timeout=1.0) as explicit:
+        assert explicit.timeout == (1.0, 1.0)
 
 
 REFUSED_ENDPOINTS = {
@@ -213,4 +213,38 @@ def test_a_client_given_a_bad_secret_directly_refuses_it_too() -> None:
     from zego_provider.client import ZegoClient
 
     with pytest.raises(ZegoConfigError, match="server_secret"):
-        ZegoClient(1, "secret\udcff", rate_limit=None)
+        ZegoClient(1, "secret\udcff", rate_limiter="off")
+
+
+def test_the_budget_is_shared_on_the_machine_by_default() -> None:
+    config = ProviderConfig.from_env(ENV)
+    assert config.rate_limiter == "machine" and config.call_time_budget == 300
+
+
+@pytest.mark.parametrize(
+    "scope", ["process", "machine", "off", "redis://127.0.0.1:6379/0", "rediss://user:pw@redis.internal:6380"]
+)
+def test_known_budget_scopes_are_accepted(scope: str) -> None:
+    assert ProviderConfig.from_env({**ENV, "ZEGO_RATE_LIMITER": scope}).rate_limiter == scope
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["cluster", "Machine", "http://127.0.0.1:6379", "redis://", "redis://:pw@host:99999", "redis://host/db", "redis:x"],
+)
+def test_a_malformed_budget_scope_is_refused_naming_the_setting_not_the_value(scope: str) -> None:
+    with pytest.raises(ZegoConfigError, match="ZEGO_RATE_LIMITER is invalid") as raised:
+        ProviderConfig.from_env({**ENV, "ZEGO_RATE_LIMITER": scope})
+    assert ":pw@" not in str(raised.value)
+
+
+def test_a_redis_password_never_shows_in_the_settings_repr() -> None:
+    config = ProviderConfig.from_env({**ENV, "ZEGO_RATE_LIMITER": "rediss://ci:made-up-pw@redis.internal:6380/2"})
+    assert "made-up-pw" not in repr(config) + str(config)
+    assert config.rate_limiter_display == "rediss://ci:***@redis.internal:6380/2"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "3601", "soon"])
+def test_call_time_budget_must_be_a_positive_number_of_seconds(value: str) -> None:
+    with pytest.raises(ZegoConfigError, match="ZEGO_CALL_TIME_BUDGET is invalid"):
+        ProviderConfig.from_env({**ENV, "ZEGO_CALL_TIME_BUDGET": value})

@@ -1,19 +1,29 @@
-"""The per-AppId token bucket spaces calls evenly at the configured rate."""
+"""The AppId's budget: evenly spaced slots in each scope, and a rate that adapts to rate-limit answers."""
 
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
-from zego_provider.ratelimit import TokenBucket, shared_bucket
+from zego_provider import ZegoConfigError
+from zego_provider.ratelimit import (
+    MAX_AHEAD,
+    AdaptiveRate,
+    MachineSlots,
+    ProcessSlots,
+    RateLimiter,
+    shared_limiter,
+)
 
 
 class FakeTime:
     """A clock that only moves when someone sleeps, so rate tests take no real time."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
         self._lock = threading.Lock()
 
     def clock(self) -> float:
@@ -25,42 +35,44 @@ class FakeTime:
             self.now += seconds
 
 
+def limiter(slots: ProcessSlots | MachineSlots, fake: FakeTime, rate: float) -> RateLimiter:
+    return RateLimiter(slots, AdaptiveRate(rate, clock=fake.clock), scope="test", sleep=fake.sleep)
+
+
 def test_fifty_calls_at_ten_per_second_take_at_least_4_9_seconds() -> None:
     fake = FakeTime()
-    bucket = TokenBucket(10, clock=fake.clock, sleep=fake.sleep)
+    paced = limiter(ProcessSlots(clock=fake.clock), fake, 10)
     for _ in range(50):
-        bucket.acquire()
+        paced.acquire()
     assert fake.now == pytest.approx(4.9, abs=1e-6)
 
 
 def test_first_call_goes_out_at_once() -> None:
     fake = FakeTime()
-    assert TokenBucket(5, clock=fake.clock, sleep=fake.sleep).acquire() == 0
+    assert limiter(ProcessSlots(clock=fake.clock), fake, 5).acquire() == 0
 
 
 def test_idle_time_is_not_saved_up_into_a_burst() -> None:
     fake = FakeTime()
-    bucket = TokenBucket(10, clock=fake.clock, sleep=fake.sleep)
-    bucket.acquire()
+    paced = limiter(ProcessSlots(clock=fake.clock), fake, 10)
+    paced.acquire()
     fake.now += 60
-    waits = [bucket.acquire() for _ in range(3)]
+    waits = [paced.acquire() for _ in range(3)]
     assert waits == [0, pytest.approx(0.1), pytest.approx(0.1)]
 
 
 def test_threads_share_one_budget_in_real_time() -> None:
-    bucket = TokenBucket(200)
-    slots: list[float] = []
+    paced = RateLimiter(ProcessSlots(), AdaptiveRate(200), scope="process")
+    done: list[int] = []
     lock = threading.Lock()
 
     def work() -> None:
         for _ in range(10):
-            bucket.acquire()
+            paced.acquire()
             with lock:
-                slots.append(threading.get_ident())
+                done.append(threading.get_ident())
 
     threads = [threading.Thread(target=work) for _ in range(4)]
-    import time
-
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -68,15 +80,100 @@ def test_threads_share_one_budget_in_real_time() -> None:
         thread.join(timeout=10)
     # 40 calls at 200/s: the 40th slot is 39 intervals after the first.
     assert time.monotonic() - started >= 39 / 200 - 0.01
-    assert len(slots) == 40
+    assert len(done) == 40
 
 
-def test_clients_of_one_app_share_a_bucket_and_other_apps_do_not() -> None:
-    assert shared_bucket(900001, 10) is shared_bucket(900001, 10)
-    assert shared_bucket(900001, 10) is not shared_bucket(900002, 10)
-    assert shared_bucket(900001, 5, is_test=True) is not shared_bucket(900001, 10)
+def test_two_machine_slots_on_one_file_space_calls_between_them(tmp_path: Path) -> None:
+    fake = FakeTime(1_000_000.0)
+    path = tmp_path / "budget"
+    first, second = MachineSlots(path, clock=fake.clock), MachineSlots(path, clock=fake.clock)
+    waits = [first.reserve(0.1), second.reserve(0.1), first.reserve(0.1), second.reserve(0.1)]
+    assert waits == [0, pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3)]
+
+
+def test_a_corrupt_machine_file_starts_the_budget_afresh(tmp_path: Path) -> None:
+    fake = FakeTime(1_000_000.0)
+    path = tmp_path / "budget"
+    slots = MachineSlots(path, clock=fake.clock)
+    path.write_text("not a time")
+    assert slots.reserve(0.1) == 0
+    assert float(path.read_text()) == pytest.approx(1_000_000.1)
+
+
+def test_a_slot_far_in_the_future_is_a_clock_that_stepped_back(tmp_path: Path) -> None:
+    fake = FakeTime(1_000_000.0)
+    path = tmp_path / "budget"
+    slots = MachineSlots(path, clock=fake.clock)
+    path.write_text(repr(fake.now + MAX_AHEAD + 3600))
+    assert slots.reserve(0.1) == 0
+
+
+def test_an_unwritable_cache_directory_is_a_config_error_naming_setting_and_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(ZegoConfigError, match="zego:rateLimiter") as raised:
+        MachineSlots(blocker / "budget")
+    assert str(blocker) in str(raised.value)
+
+
+def test_a_rate_limit_answer_halves_the_rate_and_successes_bring_it_back() -> None:
+    fake = FakeTime()
+    rate = AdaptiveRate(10, clock=fake.clock)
+    rate.on_rate_limited()
+    assert rate.rate == 5
+    for _ in range(10):
+        rate.on_success()
+    assert rate.rate == 10
+    rate.on_success()
+    assert rate.rate == 10  # never above the ceiling
+
+
+def test_answers_within_one_second_halve_only_once() -> None:
+    fake = FakeTime()
+    rate = AdaptiveRate(10, clock=fake.clock)
+    for _ in range(5):
+        rate.on_rate_limited()
+    assert rate.rate == 5
+    fake.now += 1.0
+    rate.on_rate_limited()
+    assert rate.rate == 2.5
+
+
+def test_the_rate_never_falls_below_its_floor() -> None:
+    fake = FakeTime()
+    rate = AdaptiveRate(10, clock=fake.clock)
+    for _ in range(20):
+        rate.on_rate_limited()
+        fake.now += 1.0
+    assert rate.rate == rate.floor > 0
+
+
+def test_a_lowered_rate_spaces_the_slots_wider() -> None:
+    fake = FakeTime()
+    paced = limiter(ProcessSlots(clock=fake.clock), fake, 10)
+    paced.acquire()
+    paced.adaptive.on_rate_limited()
+    # The slot already promised keeps its place; the gap after it is 1/5 s.
+    assert [paced.acquire(), paced.acquire()] == [pytest.approx(0.1), pytest.approx(0.2)]
+
+
+def test_clients_of_one_app_share_a_limiter_and_other_apps_do_not() -> None:
+    first = shared_limiter("process", 900001, 10)
+    assert first is shared_limiter("process", 900001, 10)
+    assert first is not shared_limiter("process", 900002, 10)
+    assert first is not shared_limiter("process", 900001, 5, is_test=True)
+
+
+def test_a_stricter_client_lowers_the_shared_rate() -> None:
+    shared_limiter("process", 900003, 10)
+    stricter = shared_limiter("process", 900003, 4)
+    assert stricter is not None and stricter.rate == 4
+
+
+def test_off_means_no_limiter() -> None:
+    assert shared_limiter("off", 900004, 10) is None
 
 
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError):
-        TokenBucket(0)
+        AdaptiveRate(0)

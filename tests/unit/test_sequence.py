@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from zego_provider.sequence import SequenceGenerator
 
@@ -74,3 +75,47 @@ def test_real_clock_sequences_increase_across_threads() -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert len(set(seen)) == 3200
+
+
+def test_processes_on_one_machine_share_one_counter_per_stream(tmp_path: Path) -> None:
+    from zego_provider.sequence import MachineSequences
+
+    frozen = lambda: 1000  # noqa: E731 - two processes reading the same millisecond
+    first = MachineSequences(tmp_path, "1-production", SequenceGenerator(clock_ms=frozen))
+    second = MachineSequences(tmp_path, "1-production", SequenceGenerator(clock_ms=frozen))
+    values = []
+    for order in (first, second, first, second):
+        with order.ordered("s") as value:
+            values.append(value)
+    assert values == [1000, 1001, 1002, 1003]
+
+
+def test_a_corrupt_counter_file_falls_back_to_the_clock(tmp_path: Path) -> None:
+    from zego_provider.sequence import MachineSequences
+
+    order = MachineSequences(tmp_path, "1-production", SequenceGenerator(clock_ms=lambda: 5000))
+    with order.ordered("s"):
+        pass
+    for shard in tmp_path.glob("shard-*[0-9]"):
+        shard.write_text("garbage")
+    with order.ordered("s") as value:
+        assert value == 5001  # never a repeat: the process's own counter still knows 5000
+
+
+def test_the_machine_order_holds_the_stream_until_the_block_ends(tmp_path: Path) -> None:
+    from zego_provider.sequence import MachineSequences
+
+    order = MachineSequences(tmp_path, "1-production", SequenceGenerator())
+    inside: list[str] = []
+
+    def other() -> None:
+        with order.ordered("s"):
+            inside.append("other")
+
+    with order.ordered("s"):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=0.3)
+        inside.append("first")
+    thread.join(timeout=5)
+    assert inside == ["first", "other"]
