@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from .claims import StreamClaims
 from .client import ZegoClient
 from .config import ProviderConfig
-from .errors import ZegoApiError, ZegoServerError
+from .errors import ZegoApiError, ZegoError, ZegoServerError
 from .models import RuleSetInputs, ZegoResponse
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ environment). If the real service answers an error code for those cases, add it 
 
 REPLACING_PROPERTIES = ("stream_id",)
 UPDATABLE_PROPERTIES = ("cdn_urls", "stop_relays_on_delete")
+
+
+class InvalidStateError(ZegoError, ValueError):
+    """Recorded inputs that `check` would have refused: the state was edited by hand."""
 
 
 class RuleClient(Protocol):
@@ -170,7 +174,7 @@ class RuleSetLifecycle:
             problems = "; ".join(
                 f"{property_path(problem['loc'])}: {problem['msg']}" for problem in error.errors(include_input=False)
             )
-            raise ValueError(f"invalid CdnTransferRuleSet inputs: {problems}") from None
+            raise InvalidStateError(f"invalid CdnTransferRuleSet inputs: {problems}") from None
 
     def create(self, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """Create every rule, or none: returns the id and the outputs."""
