@@ -15,10 +15,14 @@ import grpc
 import pytest
 from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pydantic.alias_generators import to_camel
 
 from zego_provider.config import SETTINGS
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native import RULE_SET_TYPE
+
+from .bad_inputs import RESOURCE_INPUTS, BadInput
+from .bad_inputs import SETTINGS as BAD_SETTINGS
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-native-tests-0123"
@@ -230,4 +234,57 @@ def test_a_hand_edited_state_is_refused_in_one_line(emulator: ZegoEmulator, depl
     message = caught.value.details()  # type: ignore[attr-defined]
     assert message.startswith("invalid CdnTransferRuleSet inputs: cdn_urls[0]") and "\n" not in message
     assert "stream-key-1" not in message
+    assert emulator.admin.requests() == []
+
+
+# the bad-input matrix of the dynamic resource (tests/integration/bad_inputs.py), through the native plugin
+
+
+def _camel_path(path: str) -> str:
+    head, bracket, rest = path.partition("[")
+    return to_camel(head) + bracket + rest
+
+
+@pytest.fixture(scope="module")
+def checkers(zego: ZegoEmulator) -> Iterator[dict[bool, Plugin]]:
+    """A configured plugin for production and one for the test environment."""
+    plugins: dict[bool, Plugin] = {}
+    for is_test in (False, True):
+        plugin = plugins[is_test] = Plugin([str(CONSOLE_SCRIPT)])
+        plugin.configure(appId=APP_ID, serverSecret=SECRET, endpoint=zego.url, isTest=is_test)
+    yield plugins
+    for plugin in plugins.values():
+        plugin.close()
+
+
+@pytest.mark.parametrize("case", RESOURCE_INPUTS, ids=lambda case: case.label)
+def test_bad_resource_input_is_refused_on_its_property_as_by_the_dynamic_resource(
+    case: BadInput, emulator: ZegoEmulator, checkers: dict[bool, Plugin]
+) -> None:
+    plugin = checkers[case.settings.get("zego:isTest") == "true"]
+    _, failures = plugin.check("bad", {to_camel(key): value for key, value in case.props.items()})
+    assert [prop for prop, _ in failures] == [_camel_path(case.names)]
+    assert all(reason.strip() for _, reason in failures)
+    assert emulator.admin.requests() == []
+
+
+@pytest.mark.parametrize("case", BAD_SETTINGS, ids=lambda case: case.label)
+def test_bad_setting_is_refused_on_its_provider_input(case: BadInput, emulator: ZegoEmulator) -> None:
+    settings = {"appId": str(APP_ID), "serverSecret": SECRET, "endpoint": emulator.url}
+    settings.update({key.split(":", 1)[1]: value for key, value in case.settings.items()})
+    plugin = Plugin([str(CONSOLE_SCRIPT)])
+    try:
+        reply = plugin.stub.CheckConfig(
+            provider_pb2.CheckRequest(
+                urn="urn:pulumi:dev::native::pulumi:providers:zego::app",
+                news=struct({key: value for key, value in settings.items() if value != ""}),
+            ),
+            timeout=30,
+        )
+    finally:
+        stderr = plugin.close()
+    failures = [(failure.property, failure.reason) for failure in reply.failures]
+    assert [name.split(" ")[0] for name, _ in failures] == [case.names.split(":", 1)[1]]
+    for text in [repr(failures), stderr]:
+        assert SECRET not in text and "s3cret" not in text
     assert emulator.admin.requests() == []
