@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -288,3 +289,37 @@ def test_import_refuses_an_id_of_another_app_or_without_a_stream(provider: ZegoP
 def test_another_resource_type_is_refused(provider: ZegoProvider) -> None:
     with pytest.raises(ZegoProviderError, match="unknown resource type"):
         check(provider, rule_set("s"), urn="urn:pulumi:dev::zego::zego:index:Other::x")
+
+
+def test_another_app_id_or_environment_replaces_the_provider_and_a_new_secret_updates_it() -> None:
+    old = pmap(appId=APP_ID, serverSecret=PropertyValue(SECRET, is_secret=True), isTest=False)
+
+    def diff(**changes: Any) -> Any:
+        news = {**old, **pmap(**changes)}
+        return run(ZegoProvider().diff_config(DiffRequest("urn:p", "id", old, news, [])))
+
+    assert diff(appId=42).replaces == ["appId"]
+    assert diff(isTest=True).replaces == ["isTest"]
+    rotated = diff(serverSecret=PropertyValue("another-made-up-secret", is_secret=True))
+    assert rotated.changes and rotated.replaces == [] and rotated.diffs == ["serverSecret"]
+    assert diff(appId=str(APP_ID)).changes is False  # stack config gives strings
+
+
+def test_zego_calls_of_parallel_operations_overlap(claims: StreamClaims) -> None:
+    """The engine sends operations in parallel; a blocking ZEGO call must not hold up the others."""
+
+    class SlowZego(FakeZego):
+        def create_cdn_transfer_rule(self, stream_id: str, cdn_url: str) -> Any:
+            time.sleep(0.4)
+            return super().create_cdn_transfer_rule(stream_id, cdn_url)
+
+    provider = configured(SlowZego(), claims)
+
+    async def create_four() -> float:
+        started = time.monotonic()
+        await asyncio.gather(
+            *(provider.create(CreateRequest(f"{URN}{n}", rule_set(f"s{n}", A), 60, False)) for n in range(4))
+        )
+        return time.monotonic() - started
+
+    assert run(create_four()) < 1.2  # four 0.4 s calls one after another would take 1.6 s
