@@ -288,3 +288,22 @@ def test_bad_setting_is_refused_on_its_provider_input(case: BadInput, emulator: 
     for text in [repr(failures), stderr]:
         assert SECRET not in text and "s3cret" not in text
     assert emulator.admin.requests() == []
+
+
+def test_diff_config_replaces_the_provider_for_another_app_id_and_updates_it_for_a_new_secret() -> None:
+    old = {"appId": APP_ID, "serverSecret": PropertyValue(SECRET, is_secret=True)}
+    plugin = Plugin([str(CONSOLE_SCRIPT)])
+    try:
+
+        def diff_config(**news: Any) -> Any:
+            request = provider_pb2.DiffRequest(
+                urn="urn:pulumi:dev::native::pulumi:providers:zego::app", olds=struct(old), news=struct({**old, **news})
+            )
+            return plugin.stub.DiffConfig(request, timeout=30)
+
+        moved, rotated, same = diff_config(appId=42), diff_config(serverSecret="another-made-up-secret"), diff_config()
+    finally:
+        plugin.close()
+    assert moved.changes == provider_pb2.DiffResponse.DIFF_SOME and list(moved.replaces) == ["appId"]
+    assert rotated.changes == provider_pb2.DiffResponse.DIFF_SOME and list(rotated.replaces) == []
+    assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
