@@ -323,3 +323,15 @@ def test_zego_calls_of_parallel_operations_overlap(claims: StreamClaims) -> None
         return time.monotonic() - started
 
     assert run(create_four()) < 1.2  # four 0.4 s calls one after another would take 1.6 s
+
+
+def test_a_rule_set_moving_to_a_provider_of_the_same_app_is_not_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine asks DiffConfig when a rule set moves from the default provider (AppId from the
+    environment) to an explicit one: same app, so no replacement (which would clear its relays)."""
+    monkeypatch.setenv("ZEGO_APP_ID", str(APP_ID))
+    monkeypatch.setenv("ZEGO_SERVER_SECRET", SECRET)
+    explicit = pmap(appId=APP_ID, serverSecret=PropertyValue(SECRET, is_secret=True))
+    moved = run(ZegoProvider().diff_config(DiffRequest("urn:p", "id", {}, explicit, [])))
+    assert moved.replaces == [] and moved.changes
+    elsewhere = run(ZegoProvider().diff_config(DiffRequest("urn:p", "id", {}, pmap(appId=42), [])))
+    assert elsewhere.replaces == ["appId"]

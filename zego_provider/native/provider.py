@@ -53,7 +53,7 @@ FIELDS = {property_name(field): field for field in RuleSetInputs.model_fields}
 """Pulumi property name -> lifecycle field (`streamId` -> `stream_id`)."""
 
 
-REPLACING_SETTINGS = frozenset({"appId", "isTest"})
+REPLACING_SETTINGS = ("appId", "isTest")
 """Provider inputs whose change moves the rule sets to another app or environment."""
 
 
@@ -176,7 +176,12 @@ class ZegoProvider(Provider):
     async def diff_config(self, request: DiffRequest) -> DiffResponse:
         """Another AppId or environment replaces the provider, and so every rule set it manages
         (created in the new app, deleted from the old): its relays live in the other app. Any other
-        setting (the secret, the endpoint, limits) is an update."""
+        setting (the secret, the endpoint, limits) is an update.
+
+        The engine also asks this when a rule set moves to another provider resource (a renamed
+        provider, default to explicit): only another app or environment replaces the rule set then,
+        so AppId and environment are compared as resolved, the `ZEGO_*` environment included.
+        """
         olds, _ = _settings(request.old_state)
         news, unknown = _settings(request.new_inputs)
         changed = sorted(
@@ -184,7 +189,11 @@ class ZegoProvider(Provider):
             for setting in SETTINGS
             if input_name(setting) in unknown or not _same(olds.get(setting.pulumi_key), news.get(setting.pulumi_key))
         )
-        replaces = [name for name in changed if name in REPLACING_SETTINGS]
+        old_app, new_app = _app_of(olds), _app_of(news)
+        if old_app is not None and new_app is not None and not unknown:
+            replaces = [name for name, old, new in zip(REPLACING_SETTINGS, old_app, new_app, strict=True) if old != new]
+        else:
+            replaces = [name for name in changed if name in REPLACING_SETTINGS]
         return DiffResponse(changes=bool(changed), replaces=replaces, diffs=changed)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
@@ -325,6 +334,15 @@ def _settings(
             if legacy is not None:
                 stack[setting.pulumi_key] = legacy
     return stack, unknown
+
+
+def _app_of(stack: Mapping[str, Any]) -> tuple[int, bool] | None:
+    """The AppId and environment these settings resolve to (environment included), None if invalid."""
+    try:
+        config = ProviderConfig.from_sources(stack, os.environ)
+    except ZegoConfigError:
+        return None
+    return config.app_id, config.is_test
 
 
 def _same(old: Any, new: Any) -> bool:
