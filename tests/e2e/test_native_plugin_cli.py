@@ -4,6 +4,7 @@ send nothing. The YAML program and its e2e tests are in examples/yaml."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +96,10 @@ def test_renaming_the_provider_sends_nothing_and_destroy_ends_with_clear(
     actions = [entry["action"] for entry in emulator.admin.requests()[sent:]]
     assert actions == ["DeleteCDNTransferRule", "ClearCDNTransferRule"]
     assert emulator.admin.stream("lobby") == []
+
+
+def test_pulumi_package_get_schema_reads_the_repository_plugin(pulumi: LocalPulumi) -> None:
+    launcher = REPO / "plugins" / "zego" / "pulumi-resource-zego"
+    schema = json.loads(pulumi.run("package", "get-schema", str(launcher)).stdout)
+    assert schema["name"] == "zego" and set(schema["resources"]) == {"zego:index:CdnTransferRuleSet"}
+    assert schema["provider"]["inputProperties"]["serverSecret"]["secret"] is True
