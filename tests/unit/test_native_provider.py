@@ -335,3 +335,8 @@ def test_a_rule_set_moving_to_a_provider_of_the_same_app_is_not_replaced(monkeyp
     assert moved.replaces == [] and moved.changes
     elsewhere = run(ZegoProvider().diff_config(DiffRequest("urn:p", "id", {}, pmap(appId=42), [])))
     assert elsewhere.replaces == ["appId"]
+
+
+def test_a_null_input_takes_its_default(provider: ZegoProvider) -> None:
+    response = check(provider, {**rule_set("s", A), "stopRelaysOnDelete": PropertyValue.null()})
+    assert response.failures == [] and plain(response.inputs)["stopRelaysOnDelete"] is True
