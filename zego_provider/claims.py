@@ -68,15 +68,20 @@ class StreamClaims:
         self._lock = threading.Lock()
         self._declarations: dict[str, dict[str | None, frozenset[str] | None]] = {}
 
-    def declare(self, stream_id: str, cdn_urls: Iterable[str] | None, *, owner: str | None = None) -> None:
-        """Record that a rule set of this deployment declares `stream_id`; None = its URLs are not known yet."""
+    def declare(self, stream_id: str, cdn_urls: Iterable[str] | None, *, owner: str | None = None) -> frozenset[str]:
+        """Record that a rule set of this deployment declares `stream_id`; None = its URLs are not known yet.
+
+        Returns the other owners that declared it before (atomically, for parallel checks).
+        """
         with self._lock:
             declarations = self._declarations.setdefault(stream_id, {})
+            others = frozenset(known for known in declarations if known is not None and known != owner)
             urls = None if cdn_urls is None else frozenset(cdn_urls)
             if owner is None and None in declarations:
                 earlier = declarations[None]
                 urls = None if earlier is None or urls is None else earlier | urls
             declarations[owner] = urls
+            return others
 
     def claim(self, stream_id: str) -> Claim | None:
         """What this deployment declares for `stream_id`, or None when no rule set of it does."""
