@@ -23,8 +23,8 @@ one checked a process of its own, as the engine does (tests/integration does so)
 Limits (README, "Lifecycle hazards"): the claims live in one provider process, so rule sets
 of another stack, or left out by `--target`, are not seen. Claims are per stream, not per
 resource, so that a rename is seen; the native provider, which is told the URN, records who
-declares each stream, for its diagnostics and so that a rule set's later declaration replaces its
-earlier one.
+declares each stream: to refuse a second rule set on a stream, to name the declaring rule set in
+its diagnostics, and so that a rule set's later declaration replaces its earlier one.
 """
 
 from __future__ import annotations
