@@ -60,9 +60,12 @@ def is_loopback_host(host: str | None) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return False  # ::ffff:127.0.0.1 is loopback to Python 3.13 but not to 3.11: refused on both
+    return address.is_loopback
 
 
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")

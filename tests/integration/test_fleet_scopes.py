@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 from zego_provider import ZegoConfigError
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
