@@ -22,7 +22,9 @@ one checked a process of its own, as the engine does (tests/integration does so)
 
 Limits (README, "Lifecycle hazards"): the claims live in one provider process, so rule sets
 of another stack, or left out by `--target`, are not seen. Claims are per stream, not per
-resource: the provider is never told which resource a call is for.
+resource, so that a rename is seen; the native provider, which is told the URN, records who
+declares each stream, for its diagnostics and so that a rule set's later declaration replaces its
+earlier one.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Claim:
     urls: frozenset[str]
     complete: bool = True
     """False when a declaration's URLs were not known yet (a preview): then it may declare anything."""
+    owners: frozenset[str] = frozenset()
+    """The URNs of the declaring rule sets, where the front-end knows them (the native provider)."""
 
     def declares(self, cdn_url: str) -> bool:
         """True when this exact URL (query included) is declared."""
@@ -53,28 +57,39 @@ class Claim:
 
 
 class StreamClaims:
-    """A thread-safe registry of claims, one per provider process (the engine runs operations in parallel)."""
+    """A thread-safe registry of claims, one per provider process (the engine runs operations in parallel).
+
+    A declaration with an `owner` (a URN) replaces that owner's earlier one, so a rule set checked
+    twice declares only what it declares last; declarations without one (the dynamic provider,
+    which is never told the URN) accumulate.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._urls: dict[str, set[str]] = {}
-        self._incomplete: set[str] = set()
+        self._declarations: dict[str, dict[str | None, frozenset[str] | None]] = {}
 
-    def declare(self, stream_id: str, cdn_urls: Iterable[str] | None) -> None:
+    def declare(self, stream_id: str, cdn_urls: Iterable[str] | None, *, owner: str | None = None) -> None:
         """Record that a rule set of this deployment declares `stream_id`; None = its URLs are not known yet."""
         with self._lock:
-            urls = self._urls.setdefault(stream_id, set())
-            if cdn_urls is None:
-                self._incomplete.add(stream_id)
-            else:
-                urls.update(cdn_urls)
+            declarations = self._declarations.setdefault(stream_id, {})
+            urls = None if cdn_urls is None else frozenset(cdn_urls)
+            if owner is None and None in declarations:
+                earlier = declarations[None]
+                urls = None if earlier is None or urls is None else earlier | urls
+            declarations[owner] = urls
 
     def claim(self, stream_id: str) -> Claim | None:
         """What this deployment declares for `stream_id`, or None when no rule set of it does."""
         with self._lock:
-            if stream_id not in self._urls:
+            declarations = self._declarations.get(stream_id)
+            if declarations is None:
                 return None
-            return Claim(frozenset(self._urls[stream_id]), complete=stream_id not in self._incomplete)
+            known = [urls for urls in declarations.values() if urls is not None]
+            return Claim(
+                frozenset().union(*known),
+                complete=len(known) == len(declarations),
+                owners=frozenset(owner for owner in declarations if owner is not None),
+            )
 
 
 stream_claims = StreamClaims()

@@ -11,6 +11,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
+from zego_provider import lifecycle
 from zego_provider import provider as provider_module
 from zego_provider.claims import StreamClaims, stream_claims
 from zego_provider.config import ProviderConfig
@@ -285,7 +286,7 @@ def test_a_failed_rollback_is_noted_without_the_urls(provider: CdnTransferRuleSe
 def test_rollback_counts_an_absent_rule_as_deleted(
     provider: CdnTransferRuleSetProvider, zego: FakeZego, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(provider_module, "ABSENT_RULE_CODES", frozenset({5004}))
+    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5004}))
     zego.fail(CREATE, C, invalid())
     zego.fail(DELETE, B, ZegoInvalidInputError("DeleteCDNTransferRule", 5004, "no such rule", "req-3"))
     with pytest.raises(ZegoInvalidInputError) as caught:
@@ -409,7 +410,7 @@ def test_an_absent_code_counts_as_done_and_any_other_fails(
         provider.delete(f"{APP_ID}:s", props("s", A, B))
     assert (CLEAR, "s", None) not in zego.calls
 
-    monkeypatch.setattr(provider_module, "ABSENT_RULE_CODES", frozenset({5004}))
+    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5004}))
     zego.calls.clear()
     provider.delete(f"{APP_ID}:s", props("s", A, B))
     assert zego.calls == [(DELETE, "s", A), (DELETE, "s", B), (CLEAR, "s", None)]
@@ -421,7 +422,7 @@ def test_an_absent_code_on_clear_counts_as_done(
     zego.fail(CLEAR, None, ZegoInvalidInputError("ClearCDNTransferRule", 5005, "nothing to clear", "req-5"))
     with pytest.raises(ZegoInvalidInputError):
         provider.delete(f"{APP_ID}:s", props("s"))
-    monkeypatch.setattr(provider_module, "ABSENT_RULE_CODES", frozenset({5005}))
+    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5005}))
     provider.delete(f"{APP_ID}:s", props("s"))
 
 

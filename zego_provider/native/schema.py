@@ -1,0 +1,136 @@
+"""The `zego` package schema: what `pulumi package get-schema` prints and SDK generators read.
+
+It is generated from the two declarations that already define the shapes: the settings
+(`zego_provider.config.SETTINGS` and `ProviderConfig`, so a setting added there appears
+here as a provider input) and the rule-set inputs (`zego_provider.models.RuleSetInputs`).
+Only the descriptions are written here, for users reading the schema or a generated SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
+
+from .. import __version__
+from ..config import SETTINGS, ProviderConfig, Setting
+from ..models import RuleSetInputs
+
+PACKAGE = "zego"
+RULE_SET_TYPE = "zego:index:CdnTransferRuleSet"
+
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "app_id": "The ZEGO AppId whose CDN relay rules this provider manages.",
+    "server_secret": "The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored.",
+    "endpoint": "The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator).",
+    "is_test": "True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`).",
+    "rate_limit": "Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment).",
+    "timeout": "Read timeout of one attempt, in seconds (default 10); each retry gets it again.",
+}
+
+RULE_SET_DESCRIPTIONS: dict[str, str] = {
+    "stream_id": "The RTC stream whose relays this rule set owns; a new stream id replaces the rule set.",
+    "cdn_urls": (
+        "The RTMP URLs the stream is relayed to. ZEGO identifies a relay by its URL without the query, "
+        "so two URLs that differ only in the query are one relay (refused as duplicates); a changed query "
+        "(a rotated token) deletes the relay and creates it again."
+    ),
+    "stop_relays_on_delete": (
+        "On delete, stop each relay (DeleteCDNTransferRule) before clearing the stream's rules; "
+        "false only clears them (running relays go on until the stream stops)."
+    ),
+}
+
+RULE_SET_DESCRIPTION = (
+    "Every CDN relay (transfer) rule of one ZEGO stream. Create adds a rule per URL, or none (a failure rolls "
+    "back); update sends only the difference; delete stops the relays, then always clears the stream's rules. "
+    "Its id is `<AppId>:<streamId>`. Import: `pulumi import zego:index:CdnTransferRuleSet NAME <AppId>:<streamId>` "
+    "learns only the stream id (ZEGO cannot list a stream's relays): declare the URLs, and the next update "
+    "creates them."
+)
+
+
+def input_name(setting: Setting) -> str:
+    """A setting's provider input: its stack config key without the `zego:` namespace (`appId`)."""
+    return setting.pulumi_key.split(":", 1)[1]
+
+
+def property_name(field: str) -> str:
+    """A rule-set field's Pulumi property name: camelCase, as Pulumi packages name them."""
+    return to_camel(field)
+
+
+def _type_of(field_schema: dict[str, Any]) -> dict[str, Any]:
+    """The Pulumi type of a JSON-schema property (an optional value is its non-null branch)."""
+    branches = [branch for branch in field_schema.get("anyOf", [field_schema]) if branch.get("type") != "null"]
+    branch: dict[str, Any] = branches[0] if branches else {"type": "string"}
+    kind = branch.get("type", "string")
+    if kind == "array":
+        items: dict[str, Any] = dict(branch.get("items") or {})
+        return {"type": "array", "items": _type_of(items)}
+    return {"type": kind if kind in ("string", "integer", "number", "boolean") else "string"}
+
+
+def _fields(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    return dict(model.model_json_schema()["properties"])
+
+
+def setting_properties() -> dict[str, dict[str, Any]]:
+    fields = _fields(ProviderConfig)
+    properties: dict[str, dict[str, Any]] = {}
+    for setting in SETTINGS:
+        spec = _type_of(fields.get(setting.field, {}))
+        described = SETTING_DESCRIPTIONS.get(setting.field, f"The ZEGO setting `{setting.pulumi_key}`.")
+        spec["description"] = (
+            f"{described} When not given: stack config `{setting.pulumi_key}` (the default provider), "
+            f"then the environment variable `{setting.env_var}`."
+        )
+        if setting.field == "server_secret":
+            spec["secret"] = True
+        properties[input_name(setting)] = spec
+    return properties
+
+
+def rule_set_properties() -> dict[str, dict[str, Any]]:
+    properties: dict[str, dict[str, Any]] = {}
+    for field, field_schema in _fields(RuleSetInputs).items():
+        spec = _type_of(field_schema)
+        spec["description"] = RULE_SET_DESCRIPTIONS[field]
+        if "default" in field_schema:
+            spec["default"] = field_schema["default"]
+        if field == "stream_id":
+            spec["replaceOnChanges"] = True
+        properties[property_name(field)] = spec
+    return properties
+
+
+def package_schema() -> dict[str, Any]:
+    settings = setting_properties()
+    rule_set = rule_set_properties()
+    required = [property_name(field) for field in RuleSetInputs.model_json_schema().get("required", [])]
+    return {
+        "name": PACKAGE,
+        "displayName": "ZEGOCLOUD CDN relay",
+        "version": __version__,
+        "description": "ZEGOCLOUD CDN relay (transfer) rules per live stream, declared as Pulumi resources.",
+        "keywords": ["zego", "zegocloud", "cdn", "rtmp", "live-streaming"],
+        "license": "Apache-2.0",
+        "config": {"variables": settings},
+        "provider": {
+            "description": (
+                "A ZEGO AppId's credentials and settings. Declare one explicit provider per AppId to manage "
+                "several apps (say test and production) in one stack."
+            ),
+            "inputProperties": settings,
+        },
+        "resources": {
+            RULE_SET_TYPE: {
+                "description": RULE_SET_DESCRIPTION,
+                "inputProperties": rule_set,
+                "requiredInputs": required,
+                "properties": rule_set,
+                "required": list(rule_set),
+            }
+        },
+    }
