@@ -41,7 +41,7 @@ test: lint
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests
 
 demo: venv
-	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) scripts/demo.py
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m tests.support.demo
 
 acceptance: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(VENV)/bin/pytest -rs tests/acceptance

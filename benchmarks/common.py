@@ -17,11 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO / "scripts") not in sys.path:
-    sys.path.insert(0, str(REPO / "scripts"))
-
-from pulumi_local import LocalPulumi, scratch_dir  # noqa: E402
+from tests.support.pulumi_local import REPO, LocalPulumi, scratch_dir
 
 APP_ID = 1234567890
 SECRET = "bench-made-up-secret-5d1c9e7a3b42"  # made up; only the local emulator knows it

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import grpc
 
-from tests.integration.provider_process import ProviderProcess
+from tests.support.provider_process import ProviderProcess
 from zego_provider.client import CLEAR, DELETE, ZegoClient
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,11 +31,16 @@ def live_enabled() -> bool:
     )
 
 
+HERE = Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the tests of this folder, found by location: pytest calls this hook with every
+    collected item of the session, and a clone may sit anywhere, under any folder name."""
     if live_enabled():
         return
     for item in items:
-        if "acceptance" in str(item.path):
+        if item.path.resolve().is_relative_to(HERE):
             item.add_marker(pytest.mark.skip(reason=NOT_RUN))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.pulumi_local import LocalPulumi
 from zego_provider import ZegoClient
 
 pytestmark = pytest.mark.acceptance
@@ -36,9 +36,6 @@ def test_teardown_of_nothing_succeeds(live_client: ZegoClient, live_stream: str)
 def test_a_small_stack_goes_up_updates_and_is_destroyed_twice(tmp_path: Path, live_stream: str) -> None:
     if shutil.which("pulumi") is None:
         pytest.fail("the Pulumi CLI is not on PATH (run scripts/ensure-pulumi)")
-    sys.path.insert(0, str(REPO / "scripts"))
-    from pulumi_local import LocalPulumi
-
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(REPO / "tests" / "e2e" / "program" / "__main__.py", project / "__main__.py")

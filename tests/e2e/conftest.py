@@ -12,12 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.pulumi_local import LocalPulumi
 from zego_provider.emulator import ZegoEmulator
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-
-from pulumi_local import LocalPulumi  # noqa: E402
 
 APP_ID = 1234567890
 SECRET = "e2e-made-up-secret-8f3a1c2b9d7e"

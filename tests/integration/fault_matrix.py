@@ -6,8 +6,8 @@ skew), on which of the operation's calls it lands, how many times in a row, and 
 outcome expected of each operation (create, update, delete of one CdnTransferRuleSet).
 `MatrixRunner` plays one cell against the real provider process (`python -m pulumi.dynamic`
 over gRPC) and a `ZegoEmulator`, and returns the observed `Outcome`; the test compares it
-with the expected one, and `python -m tests.integration.fault_matrix` (or
-`scripts/fault_matrix_table.py`) prints the whole matrix as a Markdown table.
+with the expected one, and `python -m tests.integration.fault_matrix` (from the repository
+root) prints the whole matrix as a Markdown table.
 
 Every cell checks the same invariants whatever the fault: the emulator ends with no rule
 the provider's recorded state does not know about (a failed create: none at all; a failed
@@ -32,9 +32,8 @@ from typing import Any, Literal
 
 import grpc
 
+from tests.support.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
-
-from .provider_process import ProviderProcess
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-fault-matrix-0"  # never a real credential

@@ -8,10 +8,10 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.support.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
 
 from .bad_inputs import APP_ID, RESOURCE_INPUTS, SETTINGS, BadInput
-from .provider_process import ProviderProcess
 
 SECRET = "bad-input-matrix-made-up-secret"
 README = Path(__file__).resolve().parents[2] / "README.md"

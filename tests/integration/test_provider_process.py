@@ -10,9 +10,8 @@ import grpc
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
+from tests.support.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
-
-from .provider_process import ProviderProcess
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-tests-0123456"
