@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.pulumi_local import LocalPulumi
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
-
-from .conftest import LocalPulumi
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
@@ -114,7 +113,9 @@ def two_apps(tmp_path: Path) -> Iterator[TwoApps]:
 
 
 def test_preview_up_destroy_reach_each_app_only_through_its_provider(two_apps: TwoApps) -> None:
-    two_apps.run("preview")
+    preview = two_apps.run("preview")
+    # ensure-pulumi puts the host beside `pulumi`, where the engine looks for bundled hosts
+    assert "pulumi-language-yaml from $PATH" not in preview.stdout + preview.stderr
     assert two_apps.requests() == {TEST_APP: [], PRODUCTION_APP: []}
 
     two_apps.up()
