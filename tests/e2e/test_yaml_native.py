@@ -147,10 +147,22 @@ def test_preview_up_destroy_reach_each_app_only_through_its_provider(two_apps: T
     }
     assert sent[TEST_APP][-1] == ("ClearCDNTransferRule", REHEARSAL)
     assert sorted(s for a, s in sent[PRODUCTION_APP] if a == "ClearCDNTransferRule") == ["green-room", "keynote"]
+    assert sent[PRODUCTION_APP].count(("DeleteCDNTransferRule", "keynote")) == 2  # the live relays stopped
     for calls in sent.values():  # per stream, Clear comes last
         for stream in {s for _, s in calls}:
             assert [a for a, s in calls if s == stream][-1] == "ClearCDNTransferRule"
     assert [r for r in two_apps.resources() if r["type"] == RULE_SET] == []
+
+
+def test_both_server_secrets_stay_out_of_state_logs_and_output(two_apps: TwoApps) -> None:
+    verbose = ("-v=9", "--logtostderr")
+    outputs = [two_apps.run("up", "--yes", "--skip-preview", *verbose), two_apps.run("preview", *verbose)]
+    exported = two_apps.run("stack", "export").stdout
+    state_files = [p.read_text() for p in (two_apps.pulumi.work_dir / "state").rglob("*.json")]
+    outputs.append(two_apps.run("destroy", "--yes", "--skip-preview", *verbose))
+    assert state_files and '"serverSecret"' in exported
+    for text in [exported, *state_files, *(r.stdout + r.stderr for r in outputs)]:
+        assert TEST_SECRET not in text and PRODUCTION_SECRET not in text
 
 
 def test_bad_input_is_refused_at_preview_before_any_request(two_apps: TwoApps) -> None:
