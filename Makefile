@@ -1,27 +1,47 @@
-# The commands the README gives. Each installs what it needs (virtualenv, packages, Pulumi CLI).
-PYTHON ?= python3
+# The commands the README gives. Each installs what it needs (virtualenvs, packages, Pulumi CLI).
+#
+# The tests run on two CPythons: PYTHON, the oldest that requires-python admits (the main
+# virtualenv, .venv, which every other target uses), and PYTHON_NEWEST, the newest (.venv-<name>,
+# unit and integration tests only). pyproject.toml's classifiers name exactly these two.
+PYTHON ?= python3.11
+PYTHON_NEWEST ?= python3.13
+PYTEST_WORKERS ?= 2
 VENV := .venv
+VENV_NEWEST := .venv-$(notdir $(PYTHON_NEWEST))
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+INSTALLED_NEWEST := $(VENV_NEWEST)/.installed
 ENSURE_PULUMI := scripts/ensure-pulumi
+FIND_PYTHON := scripts/find-python
 
-.PHONY: help venv lint unit integration e2e acceptance test demo bench dist clean
+.PHONY: help venv venv-newest lint unit integration e2e acceptance test demo bench dist clean
 
 help:
 	@echo "make demo   - the main job: emulator + pulumi up / update / destroy of examples/stream_environment"
-	@echo "make test   - lint, then the whole test suite (unit, integration, e2e with the real Pulumi CLI)"
+	@echo "make test   - lint, then every test (unit, integration, e2e with the real Pulumi CLI) on $(PYTHON),"
+	@echo "              and unit + integration on $(PYTHON_NEWEST) at the same time"
 	@echo "make bench  - benchmarks, each printing its ratio"
 	@echo "make lint   - ruff and mypy"
 	@echo "make dist   - build the sdist and wheel into dist/"
 	@echo "make acceptance - live tests against ZEGO's test environment (ZEGO_ACC=1 and credentials)"
 
+# make_venv DIR PYTHON: a virtualenv with the package (editable) and its dev tools.
+define make_venv
+	py=$$($(FIND_PYTHON) $(2)) && "$$py" -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(1)/.installed
+endef
+
 $(INSTALLED): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
-	touch $@
+	$(call make_venv,$(VENV),$(PYTHON))
+
+$(INSTALLED_NEWEST): pyproject.toml constraints.txt
+	$(call make_venv,$(VENV_NEWEST),$(PYTHON_NEWEST))
 
 venv: $(INSTALLED)
+
+venv-newest: $(INSTALLED_NEWEST)
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -37,8 +57,9 @@ integration: venv
 e2e: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests/e2e
 
-test: lint
-	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 $(VENV)/bin/pytest tests
+test: lint venv-newest
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 \
+		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m tests.support.demo
@@ -54,4 +75,4 @@ bench: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .tools .demo build dist *.egg-info
+	rm -rf $(VENV) $(VENV_NEWEST) .tools .demo build dist *.egg-info

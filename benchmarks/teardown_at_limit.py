@@ -5,22 +5,21 @@ and the provider is configured with the same `zego:rateLimit`. Deletes go to the
 `python -m pulumi.dynamic` process over gRPC from THREADS threads at once, as the engine
 issues them. Each rule set has one URL, so its delete is two calls (Delete, then Clear).
 
-Figure of merit: calls per second achieved as a share of the limit, and failed operations.
-Beside it, the naive way: the same calls from THREADS threads with the client's limiter
-off, counting what the server refused (5007), what needed retries and what failed.
+Figure of merit: successful calls per second (answered with code 0) as a share of the limit,
+and failed operations. Beside it, the naive way, measured in the same quantity: the same calls
+from THREADS threads with the client's limiter off, counting what the server refused (5007),
+what needed retries and what failed. Attempted calls/s (refusals included) are printed for
+both sides too, but never compared with successful ones.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import subprocess
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import grpc
 
@@ -74,7 +73,7 @@ class Phase:
             f"{self.name}: {self.operations} rule sets in {self.seconds:.2f} s, {self.failed} failed, "
             f"{self.rules_left} rules left on the server",
             f"{self.name}: {self.calls} calls answered ({self.answered_ok} ok, {self.rate_limited} rate-limited), "
-            f"{self.calls_per_second:.1f} calls/s attempted, {self.ok_per_second:.1f} ok calls/s "
+            f"{self.ok_per_second:.1f} successful calls/s, {self.calls_per_second:.1f} calls/s attempted "
             f"(server saw {server_rate:.1f} calls/s first to last); {self.retried_operations} rule sets needed a retry",
         ]
 
@@ -122,42 +121,9 @@ def tally(name: str, admin: EmulatorAdmin, operations: int, seconds: float, fail
     )
 
 
-class _Stderr:
-    """Keeps the provider process's stderr pipe drained (a full pipe would block it); keeps the tail."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.tail: collections.deque[str] = collections.deque(maxlen=20)
-        self.lines = 0
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines += 1
-            self.tail.append(line.rstrip())
-
-    def join(self) -> None:
-        self._thread.join(10)
-
-
-def _stop(process: ProviderProcess, stderr: _Stderr) -> None:
-    process.channel.close()
-    process.process.terminate()
-    try:
-        process.process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.process.kill()
-        process.process.wait(10)
-    stderr.join()
-    if process.process.stdout is not None:
-        process.process.stdout.close()
-
-
 def through_provider(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase, list[str], int]:
     """Deletes over gRPC to the provider process, which spaces its calls at zego:rateLimit."""
     process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_RATE_LIMIT": ""})
-    assert process.process.stderr is not None
-    stderr = _Stderr(process.process.stderr)
     try:
         process.configure(
             {
@@ -178,9 +144,10 @@ def through_provider(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase,
                 raise RuntimeError(f"gRPC {error.code()}: {_one_line(error.details() or '')}") from None
 
         seconds, failed, samples = run_parallel(streams, delete)
-        return tally("provider", emulator.admin, len(streams), seconds, failed), samples, stderr.lines
+        phase = tally("provider", emulator.admin, len(streams), seconds, failed)
     finally:
-        _stop(process, stderr)
+        stderr = process.close()
+    return phase, samples, len(stderr.splitlines())
 
 
 def naive(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase, list[str]]:
@@ -229,8 +196,8 @@ def run(quick: bool = False) -> str:
     share = provider.ok_per_second / LIMIT
     figure(f"goal: >= 0.9 of the limit and 0 failed: {'met' if share >= 0.9 and provider.failed == 0 else 'NOT met'}")
     line = (
-        f"teardown: {share:.2f} of the rate limit, {provider.failed} failed "
-        f"(naive: {baseline.calls_per_second / LIMIT:.2f}x the limit attempted, "
+        f"teardown: {share:.2f} of the rate limit in successful calls/s, {provider.failed} failed "
+        f"(naive: {baseline.ok_per_second / LIMIT:.2f} of the limit in successful calls/s, "
         f"{baseline.rate_limited} rate-limited answers, {baseline.retried_operations} rule sets retried, "
         f"{baseline.failed} failed)"
     )

@@ -2,7 +2,8 @@
 
 Settings come from the environment (ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT,
 ZEGO_IS_TEST, ZEGO_RATE_LIMIT). Exit 0 on success; on failure exit 1 (ZEGO refused or could not
-be reached) or 2 (bad settings or usage), with one line on stderr naming code and RequestId.
+be reached, the connection failing included) or 2 (bad settings or usage), with one line on
+stderr naming code and RequestId, never a traceback and never a setting's value.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(emulator_main(args_list[1:]))
     args = _parser().parse_args(args_list)
+    for name in ("stream_id", "cdn_url"):
+        try:
+            str(getattr(args, name, "")).encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes in argv arrive as surrogates
+            print(f"zego-cdn: {name.upper()} must be valid UTF-8 text", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "teardown":
         from .teardown import run
 

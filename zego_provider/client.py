@@ -4,23 +4,33 @@ Every attempt is a new request: a fresh Sequence (ZEGO rejects a repeated one), 
 nonce and signature (from the auth object) and a token from the AppId's shared bucket. That
 is why retries are a loop here and not urllib3 resending the same URL; urllib3's `Retry`
 still keeps the count and computes the jittered exponential backoff.
+
+Whatever goes wrong in one HTTP exchange (connect, TLS, headers, a body cut short, badly
+encoded, too large or too slow, a body that is not ZEGO JSON) ends as a `ZegoTransportError`,
+retried like a server error; its text names the kind of failure, never the URL (the query carries the Signature).
+Redirects are never followed: the signed query must reach the configured endpoint or nobody.
+Importing this module puts a redacting filter on urllib3's loggers (see `redaction`).
 """
 
 from __future__ import annotations
 
+import functools
+import http.client
 import logging
+import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Literal
-from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 from pydantic import SecretStr, ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from .config import DEFAULT_ENDPOINT, ProviderConfig, is_loopback_host
+from . import redaction
+from .config import DEFAULT_ENDPOINT, ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
     ZegoRateLimitError,
@@ -47,6 +57,8 @@ RATE_LIMIT_PAUSE = 1.0
 """ZEGO counts calls per second: after a rate-limit answer, wait out at least one window."""
 
 _sequences = SequenceGenerator()
+
+redaction.install()
 
 
 class ZegoClient:
@@ -100,13 +112,7 @@ class ZegoClient:
             None if rate_limit is None else shared_bucket(config.app_id, config.effective_rate_limit, is_test=is_test)
         )
         self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test, clock=clock)
-        self._session = requests.Session()
-        # A proxy from the environment must not sit between the client and a local emulator.
-        self._session.trust_env = not is_loopback_host(urlsplit(config.endpoint).hostname)
-        # Attempts are re-signed and re-sequenced by `_call`, so the adapter never resends.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=32, max_retries=Retry(0, read=False))
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
+        self._session = _new_session(config.endpoint)
 
     @classmethod
     def from_config(cls, config: ProviderConfig, **options: object) -> ZegoClient:
@@ -180,17 +186,43 @@ class ZegoClient:
             if self._bucket is not None:
                 self._bucket.acquire()
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
+            reply: requests.Response | None = None
+            body, failure = b"", ""
+            deadline = time.monotonic() + _exchange_budget(self.timeout)
             try:
-                reply = self._session.get(self.endpoint + "/", params=query, auth=self._auth, timeout=self.timeout)
-            except requests.Timeout as error:
-                raise ZegoTransportError(action, None, f"timed out ({type(error).__name__})", None) from None
-            except requests.ConnectionError as error:
-                raise ZegoTransportError(action, None, f"connection failed ({type(error).__name__})", None) from None
+                reply = self._session.get(
+                    _api_url(self.endpoint),
+                    params=query,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,  # read by `_read_reply`, bounded in size and time
+                )
+                body = _read_reply(reply, deadline)
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+                failure = describe_transport_failure(error)
+            except _UnusableReply as error:
+                failure = str(error)
+            # Raised outside the `except`: the requests exception (its text holds the signed URL)
+            # is not even kept as the context.
+            if failure or reply is None:
+                request_id = reply.headers.get("X-Request-Id") if reply is not None else None
+                if reply is not None:
+                    reply.close()  # drop the connection: what is left of the body is unknown
+                raise ZegoTransportError(action, None, failure, request_id)
         request_id = reply.headers.get("X-Request-Id")
         if reply.status_code >= 500:
             raise ZegoTransportError(action, None, f"HTTP {reply.status_code}", request_id)
+        if reply.is_redirect or 300 <= reply.status_code < 400:
+            raise ZegoApiError(
+                action,
+                None,
+                f"HTTP {reply.status_code}: the endpoint {self.endpoint} answered with a redirect, not followed",
+                request_id,
+                fix="set zego:endpoint (ZEGO_API_ENDPOINT) to the API's own address",
+            )
         try:
-            response = ZegoResponse.model_validate_json(reply.content)
+            response = ZegoResponse.model_validate_json(body)
         except ValidationError:
             problem = f"HTTP {reply.status_code} with a body that is not ZEGO JSON"
             if reply.status_code >= 400:  # a proxy or wrong endpoint: retrying will not help
@@ -200,3 +232,108 @@ class ZegoClient:
             raise error_for(action, response.code, response.message, response.request_id)
         log.debug("%s %s ok [RequestId %s]", action, stream_id, response.request_id)
         return response
+
+
+MAX_REPLY_BYTES = 1 << 20
+"""ZEGO's replies are ~100 bytes of JSON; anything this large is not one (and not kept)."""
+
+
+class _UnusableReply(Exception):
+    """A reply too large or too slow to be ZEGO's; its text is the transport error's."""
+
+
+def _exchange_budget(timeout: float | tuple[float, float]) -> float:
+    """Seconds one whole exchange may take: connect plus read timeout. The read timeout alone
+    bounds each socket read, so a reply trickling a byte at a time would otherwise never end."""
+    return sum(timeout) if isinstance(timeout, tuple) else 2 * timeout
+
+
+def _read_reply(reply: requests.Response, deadline: float) -> bytes:
+    """The decoded body (a gzip bomb is bounded too). `read1` returns what has arrived, so the
+    deadline is checked however slowly bytes trickle in; urllib3 raises its own exceptions here
+    (requests' `iter_content` would wait to fill each chunk)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := reply.raw.read1(16384, decode_content=True):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _UnusableReply(f"reply over {MAX_REPLY_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise _UnusableReply("reply still arriving when the attempt's time ran out")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _new_session(endpoint: str) -> requests.Session:
+    """A pooled session that never resends on its own."""
+    session = requests.Session()
+    # A proxy from the environment must not sit between the client and a local emulator.
+    session.trust_env = not is_loopback_host(parse_endpoint(endpoint).host)
+    # Redirects: `_attempt` passes allow_redirects=False (max_redirects=0 would not do: requests
+    # then raises TooManyRedirects while merely preparing the unfollowed next request).
+    # Attempts are re-signed and re-sequenced by `_call`, so the adapter never resends.
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=32, max_retries=Retry(0, read=False, redirect=False))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+@functools.lru_cache(maxsize=64)
+def _api_url(endpoint: str) -> str:
+    """The request URL, rebuilt from the endpoint's validated pieces (scheme, host, port)."""
+    return parse_endpoint(endpoint).url + "/"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it wraps: requests and urllib3 nest the socket-level cause in
+    `__cause__`/`__context__`, `.reason` (MaxRetryError) and `.args`."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending and len(seen) < 32:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending.extend(item for item in nested if isinstance(item, BaseException))
+
+
+_CAUSE_KINDS: tuple[tuple[type[BaseException], str], ...] = (  # the most precise first
+    (http.client.RemoteDisconnected, "connection closed without a reply"),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    (BrokenPipeError, "connection closed while sending"),
+    (urllib3.exceptions.InvalidChunkLength, "reply badly chunked"),  # an IncompleteRead too
+    (urllib3.exceptions.IncompleteRead, "reply cut short"),  # fewer bytes than Content-Length
+    (http.client.IncompleteRead, "reply cut short or badly chunked"),  # http.client says both so
+    (urllib3.exceptions.NameResolutionError, "host name not resolved"),
+    (socket.gaierror, "host name not resolved"),
+    (http.client.LineTooLong, "reply status line or header too long"),
+    (http.client.HTTPException, "malformed reply status line or headers"),
+)
+
+_ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
+    (requests.exceptions.ConnectTimeout, "timed out connecting"),
+    (requests.exceptions.ReadTimeout, "timed out waiting for the reply"),
+    (urllib3.exceptions.ReadTimeoutError, "timed out waiting for the reply"),
+    (requests.exceptions.SSLError, "TLS handshake or certificate check failed"),
+    (urllib3.exceptions.SSLError, "TLS handshake or certificate check failed"),
+    (requests.exceptions.ProxyError, "the proxy failed"),
+    (requests.exceptions.ChunkedEncodingError, "reply cut short or badly chunked"),
+    (requests.exceptions.ContentDecodingError, "reply body could not be decoded"),
+    (urllib3.exceptions.DecodeError, "reply body could not be decoded"),
+    (requests.exceptions.Timeout, "timed out"),
+    (urllib3.exceptions.ProtocolError, "connection broken"),
+)
+
+
+def describe_transport_failure(error: Exception) -> str:
+    """A short description naming the kind of failure and the exception class, never the URL."""
+    causes = list(_causes(error))[1:]
+    kind = next((text for cls, text in _CAUSE_KINDS if any(isinstance(cause, cls) for cause in causes)), "")
+    if not kind:
+        kind = next((text for cls, text in _ERROR_KINDS if isinstance(error, cls)), "")
+    if not kind:
+        kind = "connection failed" if isinstance(error, requests.ConnectionError) else "request failed"
+    return f"{kind} ({type(error).__name__})"

@@ -4,17 +4,23 @@ One pydantic model validates them wherever they come from (Pulumi config in the 
 process, the environment for `zego-cdn` and `ZegoClient.from_env()`). The secret is a
 `SecretStr`, and validation errors are rewritten without input values, so the secret never
 reaches a log line or an error text.
+
+The endpoint is parsed once, by `parse_endpoint`, and only its validated pieces (scheme, host,
+port) are kept: the host the loopback rule checks is the host the connection goes to.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from .errors import ZegoConfigError
 
@@ -52,6 +58,97 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class Endpoint(NamedTuple):
+    """An endpoint reduced to the pieces a connection uses; `url` is rebuilt from them alone."""
+
+    scheme: str
+    host: str  # lower case; an IPv6 address without brackets
+    port: int | None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}" + (f":{self.port}" if self.port is not None else "")
+
+
+def _host_problem(host: str) -> str | None:
+    """Why `host` is not a plain DNS name or IP literal (a numeric-looking name such as
+    `0x7f.1` or `127.1` is read as an address by some resolvers, so only dotted quads pass)."""
+    try:
+        ipaddress.IPv6Address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.split(".")
+    last = labels[-1]
+    if _DIGITS.fullmatch(last) or last.startswith("0x"):
+        try:
+            ipaddress.IPv4Address(host)
+            return None
+        except ValueError:
+            return "a numeric host must be a dotted-quad IPv4 address"
+    if len(host) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        return "the host must be a DNS name (letters, digits, `-`; punycode for others) or an IP address"
+    return None
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """The ONE reading of an endpoint: refuse anything two URL parsers could read differently.
+
+    urllib3 (which opens the connection) and urllib.parse (what most people's tools use) must
+    agree on scheme, host and port; userinfo, backslashes, whitespace, control or non-ASCII
+    characters, a path other than `/`, a query or fragment are refused outright. Raises
+    ValueError with a message that never repeats the value.
+    """
+    if not _PRINTABLE_ASCII.fullmatch(text):
+        raise ValueError("must be printable ASCII without spaces (use punycode for a non-ASCII host)")
+    for char, what in (("@", "user info (`@`)"), ("\\", "a backslash"), ("?", "a query string"), ("#", "a fragment")):
+        if char in text:
+            raise ValueError(f"must not contain {what}")
+    if "%" in text:
+        raise ValueError("must not contain percent-encoding")
+    try:
+        split = urlsplit(text)
+        split_port = split.port
+        parsed = parse_url(text)
+    except (ValueError, LocationParseError):
+        raise ValueError("is not a URL with a valid host and port") from None
+    scheme = split.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise ValueError("must be an https:// URL with a host")
+    host = (split.hostname or "").lower()
+    urllib3_host = (parsed.host or "").lower().removeprefix("[").removesuffix("]")
+    if not host or host != urllib3_host or split_port != parsed.port or scheme != (parsed.scheme or "").lower():
+        raise ValueError("is ambiguous: URL parsers disagree on its scheme, host or port")
+    if split.netloc.endswith(":") or split_port == 0:
+        raise ValueError("must have a port from 1 to 65535, or none")
+    if split.path not in ("", "/"):
+        raise ValueError("must not have a path: ZEGO's API is at `/`")
+    problem = _host_problem(host)
+    if problem:
+        raise ValueError(problem)
+    if scheme == "http" and not is_loopback_host(host):
+        raise ValueError("plain http:// is only allowed for loopback hosts (the emulator); use https://")
+    return Endpoint(scheme, host, split_port)
+
+
+def _utf8_printable_problem(value: str) -> str | None:
+    """Settings reach HTTP (and terminals) as UTF-8 text: undecodable bytes (surrogates from
+    the environment) or control characters are refused, without repeating the value."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid UTF-8 text (it holds undecodable bytes)"
+    if not value.isprintable():
+        return "must not contain control or other non-printable characters"
+    return None
+
+
 class ProviderConfig(BaseModel):
     """Validated ZEGO settings; `rate_limit` None means ZEGO's own limit for the environment.
 
@@ -68,6 +165,28 @@ class ProviderConfig(BaseModel):
     rate_limit: float | None = Field(default=None, gt=0, le=1000)
     timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT)
 
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _app_id_decimal_digits(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            problem = _utf8_printable_problem(value)
+            if problem:
+                raise ValueError(problem)
+            if not _DIGITS.fullmatch(value):
+                raise ValueError("must be a decimal number (digits only)")
+        return value
+
+    @field_validator("server_secret", mode="before")
+    @classmethod
+    def _secret_is_text(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            problem = _utf8_printable_problem(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
     @field_validator("server_secret")
     @classmethod
     def _secret_not_blank(cls, secret: SecretStr) -> SecretStr:
@@ -79,14 +198,7 @@ class ProviderConfig(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _https_or_loopback(cls, endpoint: str) -> str:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an https:// URL with a host")
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            raise ValueError("plain http:// is only allowed for loopback hosts (the emulator); use https://")
-        if parts.query or parts.fragment:
-            raise ValueError("must not carry a query string or fragment")
-        return endpoint.rstrip("/")
+        return parse_endpoint(endpoint).url
 
     @property
     def effective_rate_limit(self) -> float:

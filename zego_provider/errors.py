@@ -1,14 +1,20 @@
 """ZEGO return codes: one table maps each code to its meaning, exception class and retryability.
 
-Nothing else in the package knows a code by number: the client asks `error_for()` and
-`is_retryable()`, the emulator answers with `meaning_of()`. A code missing from the table
-becomes a `ZegoUnknownCodeError` and is not retried.
+Nothing else in the package knows a code by number: the client turns a code into an exception
+with `error_for()` and retries exactly the errors whose class says `retryable`; `is_retryable()`
+answers the same question for a bare code (tests and tools); the emulator answers with
+`meaning_of()`. A code missing from the table becomes a `ZegoUnknownCodeError` and is not
+retried.
+
+The exceptions pickle (`__reduce__`, as botocore's do), so they cross process pools and
+multiprocessing queues with their attributes and notes intact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class ZegoError(Exception):
@@ -25,6 +31,20 @@ class ZegoConfigError(ZegoError, ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("ZEGO settings: " + "; ".join(f"{name} {reason}" for name, reason in problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,), dict(vars(self)))
+
+
+MAX_MESSAGE = 300
+MAX_REQUEST_ID = 64
+
+
+def _one_line(text: str, limit: int) -> str:
+    """The server's words as one printable line of bounded length: a Message or RequestId with
+    newlines or terminal escapes must not forge extra lines in a CI log or `zego-cdn` output."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[: limit + 1])
+    return shown[:limit] + "..." if len(text) > limit or len(shown) > limit else shown
 
 
 class ZegoApiError(ZegoError):
@@ -50,14 +70,31 @@ class ZegoApiError(ZegoError):
         self.fix = fix
         super().__init__(self._describe())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuild through the constructor (Exception's default passes only the text), then
+        restore every attribute, `__notes__` included."""
+        return (_rebuild_api_error, (type(self), dict(vars(self))))
+
     def _describe(self) -> str:
         code = f"code {self.code}" if self.code is not None else "no ZEGO code"
         meaning = f" ({self.meaning})" if self.meaning else ""
         fix = f"; {self.fix}" if self.fix else ""
-        return (
-            f"ZEGO {self.action} failed: {code}{meaning}: {self.message or 'no message'}"
-            f" [RequestId {self.request_id or 'none'}]{fix}"
-        )
+        message = _one_line(self.message, MAX_MESSAGE) or "no message"
+        request_id = _one_line(self.request_id or "", MAX_REQUEST_ID) or "none"
+        return f"ZEGO {self.action} failed: {code}{meaning}: {message} [RequestId {request_id}]{fix}"
+
+
+def _rebuild_api_error(cls: type[ZegoApiError], state: dict[str, Any]) -> ZegoApiError:
+    error = cls(
+        state["action"],
+        state["code"],
+        state["message"],
+        state["request_id"],
+        meaning=state.get("meaning", ""),
+        fix=state.get("fix", ""),
+    )
+    vars(error).update(state)
+    return error
 
 
 class ZegoAuthenticationError(ZegoApiError):
@@ -81,7 +118,9 @@ class ZegoServerError(ZegoApiError):
 
 
 class ZegoTransportError(ZegoServerError):
-    """No usable answer: timeout, dropped connection, HTTP 5xx or a body that is not ZEGO JSON."""
+    """No usable answer: timeout, refused or reset connection, a reply cut short or badly
+    encoded, TLS failure, HTTP 5xx, or a body that is not ZEGO JSON. Retried like a server
+    error, so a rule set being created is rolled back when it lasts."""
 
 
 class ZegoUnknownCodeError(ZegoApiError):
@@ -147,6 +186,29 @@ RETURN_CODES: Mapping[int, ReturnCode] = {
 }
 
 SUCCESS = 0
+
+# Named codes, for code that answers or expects one by name (the emulator); each is in the table.
+FAILED_BUSY = 1
+WRONG_INPUT = 2
+VERIFICATION_FAILED = 3
+INTERNAL_ERROR = 5000
+BAD_CDN_URL = 5004
+INVALID_REQUEST = 5005
+RATE_LIMITED = 5007
+BAD_IS_TEST = 30004
+BAD_STREAM_ID = 30009
+APP_ID_FORMAT = 100000001
+TIMESTAMP_MISSING = 100000002
+TIMESTAMP_MALFORMED = 100000003
+SIGNATURE_EXPIRED = 100000004
+SIGNATURE_WRONG = 100000005
+ACTION_MISSING = 100000006
+ACTION_UNSUPPORTED = 100000007
+NONCE_MISSING = 100000008
+SIGNATURE_MISSING = 100000009
+APP_UNKNOWN = 100000011
+VERSION_MISSING = 100000013
+VERSION_UNSUPPORTED = 100000014
 
 
 def meaning_of(code: int) -> str:

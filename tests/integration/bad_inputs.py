@@ -94,6 +94,36 @@ SETTINGS = [
         "endpoint with a query string", "zego:endpoint", settings={"zego:endpoint": "https://rtc-api.zego.im/?a=1"}
     ),
     BadInput("endpoint not http(s)", "zego:endpoint", settings={"zego:endpoint": "ftp://127.0.0.1"}),
+    BadInput(
+        "endpoint with user info after a backslash (`http://evil.example\\@127.0.0.1`)",
+        "zego:endpoint",
+        settings={"zego:endpoint": "http://evil.example\\@127.0.0.1"},
+    ),
+    BadInput(
+        "endpoint with user info (`http://user@127.0.0.1`)",
+        "zego:endpoint",
+        settings={"zego:endpoint": "http://user@127.0.0.1"},
+    ),
+    BadInput(
+        "endpoint with ideographic full stops (`127\u30020\u30020\u30021`)",
+        "zego:endpoint",
+        settings={"zego:endpoint": "http://127\u30020\u30020\u30021"},
+    ),
+    BadInput(
+        "endpoint with a hex IPv4 host (`http://0x7f.1`)", "zego:endpoint", settings={"zego:endpoint": "http://0x7f.1"}
+    ),
+    BadInput(
+        "endpoint with a path (`https://rtc-api.zego.im/v2`)",
+        "zego:endpoint",
+        settings={"zego:endpoint": "https://rtc-api.zego.im/v2"},
+    ),
+    BadInput("endpoint with a space", "zego:endpoint", settings={"zego:endpoint": "https://rtc-api.zego.im /"}),
+    BadInput("AppId with fullwidth digits", "zego:appId", settings={"zego:appId": "\uff11\uff12\uff13"}),
+    BadInput(
+        "ServerSecret with a control character (ESC)",
+        "zego:serverSecret",
+        settings={"zego:serverSecret": "s3cret\x1b[2J"},
+    ),
     BadInput("isTest not a boolean", "zego:isTest", settings={"zego:isTest": "maybe"}),
     BadInput("rateLimit negative", "zego:rateLimit", settings={"zego:rateLimit": "-1"}),
 ]

@@ -1,8 +1,8 @@
 """The fault matrix: each provider operation against each fault the emulator injects, as data.
 
 A row is a fault: what the emulator does (a ZEGO code, an HTTP status, a delay past the
-client's read timeout, a dropped connection, a body that is not JSON, or a real clock
-skew), on which of the operation's calls it lands, how many times in a row, and the
+client's read timeout, a dropped or reset connection, a body that is not JSON or cut short,
+or a real clock skew), on which of the operation's calls it lands, how many times in a row, and the
 outcome expected of each operation (create, update, delete of one CdnTransferRuleSet).
 `MatrixRunner` plays one cell against the real provider process (`python -m pulumi.dynamic`
 over gRPC) and a `ZegoEmulator`, and returns the observed `Outcome`; the test compares it
@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
-import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -33,6 +31,7 @@ from typing import Any, Literal
 import grpc
 
 from tests.support.provider_process import ProviderProcess
+from zego_provider.client import DEFAULT_MAX_ATTEMPTS
 from zego_provider.emulator import ZegoEmulator
 
 APP_ID = 1234567890
@@ -40,13 +39,14 @@ SECRET = "made-up-secret-for-fault-matrix-0"  # never a real credential
 
 READ_TIMEOUT = 1.0
 """zego:timeout of the provider process under test: the read timeout of one attempt."""
-DELAY = 1.5
-"""An injected delay: longer than READ_TIMEOUT, so the client gives up and retries."""
+DELAY = 5.0
+"""An injected delay: five times READ_TIMEOUT, so that even a loaded machine that stalls the
+client for seconds cannot see the reply arrive before its read timeout fires."""
+ATTEMPTS = DEFAULT_MAX_ATTEMPTS
+"""Attempts the provider's client makes of one call (its default)."""
 CLOCK_SKEW = 660.0
 """11 minutes: past ZEGO's 10 minutes of allowed Timestamp skew."""
-SETTLE_TIMEOUT = DELAY + 5.0
-STOP_TIMEOUT = 10.0
-"""Seconds to wait for the provider process, then its stderr reader, to end."""
+SETTLE_TIMEOUT = 2 * DELAY + 10.0
 """How long a cell waits for delayed requests to land at the emulator after the client gave up."""
 
 CREATE = "CreatCDNTransferRule"  # sic: ZEGO's spelling
@@ -137,6 +137,12 @@ def clean_error(code: int, *, rolled_back: int = 0) -> Outcome:
     return Outcome(succeeded=False, code=code, request_id=True, rolled_back=rolled_back)
 
 
+def transport_error(*, retries: int, rolled_back: int = 0, request_id: bool = False) -> Outcome:
+    """Every attempt failed without a ZEGO answer: no code, the operation undone; a RequestId only
+    when the reply's headers (X-Request-Id) arrived before it failed."""
+    return Outcome(succeeded=False, retries=retries, rolled_back=rolled_back, request_id=request_id)
+
+
 def everywhere(outcome: Outcome) -> dict[Operation, Outcome]:
     return dict.fromkeys(OPERATIONS, outcome)
 
@@ -149,11 +155,12 @@ class Fault:
     label: str
     effect: Mapping[str, Any]
     """One emulator fault effect ({"code": 5000}, {"http_status": 502}, {"delay": s}, {"drop": True},
-    {"malformed": True}); empty for a real clock skew."""
+    {"malformed": True}, {"cut": True}, {"reset": True}); empty for a real clock skew."""
     expect: Mapping[Operation, Outcome]
     at: Placement = "first"
     count: int = 2
-    """Consecutive faulted attempts: at most 2 transient ones, so the client (5 attempts) recovers quickly."""
+    """Consecutive faulted attempts: 2 for a transient fault, so the client (5 attempts) recovers quickly;
+    ATTEMPTS for one that persists through every retry."""
     skew: float = 0.0
     """Seconds the emulator's clock runs ahead during the operation (a real skew, no injection)."""
 
@@ -186,6 +193,24 @@ FAULTS: tuple[Fault, ...] = (
     Fault("timeout", f"read timeout (reply after {DELAY:g} s)", {"delay": DELAY}, TRANSIENT, at="middle"),
     Fault("drop", "dropped connection", {"drop": True}, TRANSIENT, at="first"),
     Fault("malformed", "malformed JSON", {"malformed": True}, TRANSIENT, at="last"),
+    # The request was processed, the reply ends after half its Content-Length: retried like a 5xx.
+    Fault("cut", "reply cut mid-body", {"cut": True}, TRANSIENT, at="middle"),
+    Fault("reset", "connection reset after the request was read", {"reset": True}, TRANSIENT, at="last"),
+    # The same cut on every attempt of one call (the client makes ATTEMPTS): the operation fails
+    # and undoes what it created, including the URL whose Create may have happened anyway.
+    Fault(
+        "cut-persistent",
+        "reply cut mid-body, every attempt",
+        {"cut": True},
+        {
+            # The headers, with the RequestId, arrive before the body is cut: the error names it.
+            "create": transport_error(retries=ATTEMPTS - 1, rolled_back=2, request_id=True),  # A, and B itself
+            "update": transport_error(retries=ATTEMPTS - 1, rolled_back=1, request_id=True),  # C itself
+            "delete": transport_error(retries=ATTEMPTS - 1, request_id=True),  # B is gone, C stays recorded
+        },
+        at="middle",
+        count=ATTEMPTS,
+    ),
     # Permanent: fail at once, undo what this operation created.
     Fault(
         "expired-injected",
@@ -281,8 +306,7 @@ class MatrixRunner:
     def __init__(self) -> None:
         self.clock = SkewableClock()
         self.emulator = ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None, clock=self.clock)
-        self._processes: list[tuple[ProviderProcess, threading.Thread]] = []
-        self._stderr_lines: list[str] = []
+        self._processes: list[ProviderProcess] = []
         self.stderr = ""
         """What the provider processes wrote on stderr, once the runner has stopped."""
 
@@ -290,32 +314,28 @@ class MatrixRunner:
     def process(self) -> ProviderProcess:
         if not self._processes:
             raise RuntimeError("the runner is not started: use it as a context manager")
-        return self._processes[0][0]
+        return self._processes[0]
 
     @property
     def destroyer(self) -> ProviderProcess:
-        return self._processes[1][0]
+        return self._processes[1]
 
     def __enter__(self) -> MatrixRunner:
         self.emulator.start()
         try:
-            for role in ("deploy", "destroy"):
-                self._start(role)
+            for _role in ("deploy", "destroy"):
+                self._start()
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
         return self
 
-    def _start(self, role: str) -> None:
+    def _start(self) -> None:
         # Credentials come only through Configure (stack config), as from `pulumi up`.
+        # ProviderProcess drains the process's stderr itself (every retry logs a warning),
+        # so a full pipe can never block it in the middle of a cell.
         process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_TIMEOUT": ""})
-        # Every retry logs a warning: read stderr as it comes, so that a full pipe buffer
-        # (64 KiB) can never block the provider process in the middle of a cell.
-        drain = threading.Thread(
-            target=self._read_stderr, args=(process.process,), name=f"provider-stderr-{role}", daemon=True
-        )
-        drain.start()
-        self._processes.append((process, drain))
+        self._processes.append(process)
         process.configure(
             {
                 "zego:appId": str(APP_ID),
@@ -330,27 +350,15 @@ class MatrixRunner:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         processes, self._processes = self._processes, []
-        for process, drain in processes:
-            # ProviderProcess.close() would read stderr too; the drain thread owns it here.
-            process.channel.close()
-            process.process.terminate()
-            try:
-                process.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.process.kill()
-                process.process.wait(timeout=STOP_TIMEOUT)
-            drain.join(STOP_TIMEOUT)
-            if process.process.stdout is not None:
-                process.process.stdout.close()
-        self.stderr = "".join(self._stderr_lines)
-        self.emulator.stop()
-
-    def _read_stderr(self, process: subprocess.Popen[str]) -> None:
-        if process.stderr is None:
-            return
-        with process.stderr:
-            for line in process.stderr:  # ends at EOF, when the process exits
-                self._stderr_lines.append(line)
+        try:
+            stderr = []
+            for process in processes:
+                stderr.append(process.close())  # everything it wrote, for the secret check
+                if process.process.stdout is not None:
+                    process.process.stdout.close()
+            self.stderr = "".join(stderr)
+        finally:
+            self.emulator.stop()
 
     # --- one cell -------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 NUMBER = r"(\d+(?:\.\d+)?)"
 RATIO_LINES = {
     "teardown_at_limit": re.compile(
-        rf"teardown: {NUMBER} of the rate limit, (\d+) failed \(naive: {NUMBER}x the limit attempted, "
+        rf"teardown: {NUMBER} of the rate limit in successful calls/s, (\d+) failed "
+        rf"\(naive: {NUMBER} of the limit in successful calls/s, "
         rf"(\d+) rate-limited answers, (\d+) rule sets retried, (\d+) failed\)"
     ),
     "state_size": re.compile(

@@ -174,3 +174,22 @@ def test_the_cli_rejects_bad_arguments(
 
     assert exit_info.value.code == 2
     assert SECRET not in capsys.readouterr().err
+
+
+def test_a_second_emulator_process_on_the_same_state_file_exits_2_with_one_line(
+    spawn: type[EmulatorProcess], tmp_path: Path
+) -> None:
+    state_file = str(tmp_path / "state.json")
+    env = {"ZEGO_APP_ID": str(APP_ID), "ZEGO_SERVER_SECRET": SECRET}
+    first = spawn("--state-file", state_file, env=env)
+    first.url()
+
+    second = spawn("--state-file", state_file, env=env)
+    returncode = second.process.wait(20)
+    assert second.process.stderr is not None
+    errors = second.process.stderr.read()
+
+    assert returncode == 2
+    assert errors.count("\n") == 1
+    assert "in use by another emulator" in errors
+    assert first.stop()[0] == 0

@@ -180,6 +180,61 @@ def test_a_malformed_fault_is_refused(admin: EmulatorAdmin, fault: dict[str, obj
     assert admin.faults() == []
 
 
+@pytest.mark.parametrize(
+    ("fault", "field"),
+    [
+        pytest.param({"code": "5000"}, "code", id="code as text"),
+        pytest.param({"http_status": 200}, "http_status", id="status not an error"),
+        pytest.param({"delay": -1}, "delay", id="negative delay"),
+        pytest.param({"cut": False}, "cut", id="cut false"),
+        pytest.param({"code": 5000, "count": 0}, "count", id="count zero"),
+        pytest.param({"code": 5000, "probability": 1.5}, "probability", id="probability over one"),
+        pytest.param({"code": 5000, "seed": "x"}, "seed", id="seed as text"),
+        pytest.param({"code": 5000, "match": {"path": "/"}}, "match.path", id="unknown match field"),
+        pytest.param({"code": 5000, "match": {"action": 5}}, "match.action", id="action not text"),
+        pytest.param({"code": 5000, "colour": "red"}, "colour", id="unknown field"),
+        pytest.param({"code": 5000, "drop": True}, "effect", id="two effects"),
+        pytest.param({"count": 1}, "effect", id="no effect"),
+    ],
+)
+def test_a_refused_fault_names_the_field(admin: EmulatorAdmin, fault: dict[str, object], field: str) -> None:
+    with pytest.raises(EmulatorAdminError) as refused:
+        admin.inject(**fault)
+
+    assert f"{field}: " in str(refused.value)
+
+
+def test_a_fault_may_also_nest_its_effect(zego: RawZego, admin: EmulatorAdmin) -> None:
+    assert admin.inject(effect={"code": 5001})["code"] == 5001
+
+    assert zego.code(CLEAR, StreamId=STREAM) == 5001
+
+
+def test_a_cut_fault_processes_the_request_then_cuts_the_reply_mid_body(zego: RawZego, admin: EmulatorAdmin) -> None:
+    admin.inject(cut=True)
+
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        zego.send(zego.params(CREATE, StreamId=STREAM, CDNUrl=URL))
+
+    assert admin.stream(STREAM) == [{"cdn_url": URL, "status": "scheduled"}]  # the work was done
+    [entry] = admin.requests()
+    assert entry["code"] == 0
+    assert entry["fault"]["cut"] is True
+    assert zego.code(CLEAR, StreamId=STREAM) == 0  # the server is fine afterwards
+
+
+def test_a_reset_fault_resets_the_connection_after_reading_the_request(zego: RawZego, admin: EmulatorAdmin) -> None:
+    admin.inject(reset=True)
+
+    with pytest.raises(requests.ConnectionError) as raised:
+        zego.send(zego.params(CREATE, StreamId=STREAM, CDNUrl=URL))
+
+    assert "reset" in str(raised.value).lower()
+    assert admin.streams() == {}
+    assert admin.requests()[0]["fault"]["reset"] is True
+    assert zego.code(CLEAR, StreamId=STREAM) == 0
+
+
 def test_the_client_retries_through_transient_faults(emulator: ZegoEmulator, admin: EmulatorAdmin) -> None:
     admin.inject(code=5000, match={"action": CREATE})
     admin.inject(http_status=503, match={"action": CREATE})

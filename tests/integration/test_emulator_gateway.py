@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
 from zego_provider.emulator import ZegoEmulator
-from zego_provider.signing import sign
+from zego_provider.emulator.signature import expected_signature
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RawZego
@@ -126,13 +127,58 @@ def test_a_refused_signature_consumes_no_sequence(zego: RawZego) -> None:
     assert zego.code(CLEAR, StreamId=STREAM, Sequence=500) == 0
 
 
-def test_the_signature_is_md5_of_app_id_nonce_secret_timestamp(zego: RawZego) -> None:
-    stamp = int(time.time())
-    params = zego.params(CLEAR, StreamId=STREAM, timestamp=stamp)
-    params["SignatureNonce"] = "fc1b58ab1df9a0c2"
-    params["Signature"] = sign(zego.app_id, "fc1b58ab1df9a0c2", zego.server_secret, stamp)
+# The test vector of shared/zego-api.md, computed there with a plain md5 tool apart from any project code.
+VECTOR_APP_ID = 1234567890
+VECTOR_NONCE = "fc1b58ab1df9a0c2"
+VECTOR_SECRET = "0123456789abcdef0123456789abcdef"
+VECTOR_TIMESTAMP = 1617249600
+VECTOR_SIGNATURE = "1b5c32e76798c29c06b094d34ab02ca3"
+
+
+def test_the_emulators_own_signature_formula_matches_the_documented_vector() -> None:
+    """shared/zego-api.md: md5(str(AppId) + SignatureNonce + ServerSecret + str(Timestamp)), lower hex."""
+    assert expected_signature(VECTOR_APP_ID, VECTOR_NONCE, VECTOR_SECRET, VECTOR_TIMESTAMP) == VECTOR_SIGNATURE
+
+
+def test_the_emulator_accepts_the_documented_vector_on_the_wire(make_emulator, raw_for, fake_clock) -> None:
+    """The vector of shared/zego-api.md, sent as is: no project signing code is involved on either side."""
+    fake_clock.now = VECTOR_TIMESTAMP
+    emulator: ZegoEmulator = make_emulator(
+        app_id=VECTOR_APP_ID, server_secret=VECTOR_SECRET, rate_limit=None, clock=fake_clock
+    )
+    zego = raw_for(emulator, app_id=VECTOR_APP_ID, server_secret=VECTOR_SECRET)
+    params = zego.params(CLEAR, StreamId=STREAM)
+    params.update(SignatureNonce=VECTOR_NONCE, Timestamp=str(VECTOR_TIMESTAMP), Signature=VECTOR_SIGNATURE)
 
     assert zego.send(params).json()["Code"] == 0
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        pytest.param(
+            lambda: md5_hex(f"{VECTOR_NONCE}{VECTOR_APP_ID}{VECTOR_SECRET}{VECTOR_TIMESTAMP}"), id="reordered"
+        ),
+        pytest.param(
+            lambda: md5_hex(f"{VECTOR_APP_ID}|{VECTOR_NONCE}|{VECTOR_SECRET}|{VECTOR_TIMESTAMP}"), id="separated"
+        ),
+        pytest.param(lambda: VECTOR_SIGNATURE.upper(), id="upper hex"),
+    ],
+)
+def test_the_emulator_refuses_a_signature_built_any_other_way(make_emulator, raw_for, fake_clock, signature) -> None:
+    fake_clock.now = VECTOR_TIMESTAMP
+    emulator: ZegoEmulator = make_emulator(
+        app_id=VECTOR_APP_ID, server_secret=VECTOR_SECRET, rate_limit=None, clock=fake_clock
+    )
+    zego = raw_for(emulator, app_id=VECTOR_APP_ID, server_secret=VECTOR_SECRET)
+    params = zego.params(CLEAR, StreamId=STREAM)
+    params.update(SignatureNonce=VECTOR_NONCE, Timestamp=str(VECTOR_TIMESTAMP), Signature=signature())
+
+    assert zego.send(params).json()["Code"] == 100000005
+
+
+def md5_hex(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def test_only_get_on_the_root_path_is_the_api(zego: RawZego) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -134,3 +136,9 @@ def test_the_clients_own_limiter_keeps_it_under_the_emulators_limit(make_emulato
             client.clear_cdn_transfer_rule(f"paced-{i}")
 
     assert len(emulator.admin.requests()) == 15
+
+
+@pytest.mark.parametrize("rate", [-1, float("nan"), float("inf")])
+def test_an_emulator_with_an_impossible_rate_limit_is_refused(rate: float) -> None:
+    with pytest.raises(ValueError, match="rate_limit"):
+        ZegoEmulator(APP_ID, SECRET, rate_limit=rate)

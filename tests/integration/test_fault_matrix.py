@@ -11,13 +11,25 @@ import pytest
 
 from zego_provider.errors import RETURN_CODES, ZegoRateLimitError, ZegoServerError
 
-from .fault_matrix import CELLS, FAULTS, OPERATIONS, PLANS, SECRET, Cell, MatrixRunner, Outcome, markdown_table
+from .fault_matrix import (
+    ATTEMPTS,
+    CELLS,
+    FAULTS,
+    OPERATIONS,
+    PLANS,
+    SECRET,
+    Cell,
+    MatrixRunner,
+    Outcome,
+    markdown_table,
+)
 
 
 @pytest.fixture(scope="module")
 def runner() -> Iterator[MatrixRunner]:
     with MatrixRunner() as matrix:
         yield matrix
+    assert "retrying" in matrix.stderr  # the provider's warnings were captured: the check below means something
     assert SECRET not in matrix.stderr
 
 
@@ -38,13 +50,14 @@ def test_the_matrix_covers_every_fault_kind_the_api_documents() -> None:
     assert retryable | rate_limited <= codes
     assert {5005, 100000004} <= codes
     assert {fault.effect.get("http_status") for fault in FAULTS} >= {500, 502, 503}
-    assert {next(iter(fault.effect), None) for fault in FAULTS} >= {"delay", "drop", "malformed", None}
+    assert {next(iter(fault.effect), None) for fault in FAULTS} >= {"delay", "drop", "malformed", "cut", "reset", None}
     assert any(fault.skew for fault in FAULTS)
     assert {fault.at for fault in FAULTS} == {"first", "middle", "last"}
     assert len({fault.key for fault in FAULTS}) == len(FAULTS)
     assert len({fault.row_label for fault in FAULTS}) == len(FAULTS)
     assert all(set(fault.expect) == set(OPERATIONS) for fault in FAULTS)
-    assert all(fault.count <= 2 for fault in FAULTS)  # the client's backoff keeps the run short
+    assert all(fault.count <= 2 or fault.count == ATTEMPTS for fault in FAULTS)  # the backoff keeps the run short
+    assert any(fault.count == ATTEMPTS for fault in FAULTS)  # and one transport fault outlasts every retry
 
 
 def test_placements_land_on_the_planned_call() -> None:

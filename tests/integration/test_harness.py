@@ -1,9 +1,11 @@
-"""The dev harness itself: the acceptance gate skips by location, and the Pulumi CLI cache key
-changes with the Go build inputs only.
+"""The dev harness itself: the acceptance gate skips by location, the Pulumi CLI cache key
+changes with the Go build inputs only, and `make test`'s closing line and exit status count
+both of its pytest runs.
 
-Both are traps that pass silently when broken: a clone in a folder named "acceptance" once
-ran every test as skipped with exit 0, and a cache key that hashed the README would rebuild
-the CLI (minutes of every core) for a changed comment.
+Each is a trap that passes silently when broken: a clone in a folder named "acceptance" once
+ran every test as skipped with exit 0; a cache key that hashed the README would rebuild the
+CLI (minutes of every core) for a changed comment; CI judges by the last line and the exit
+status, so a failure in the run printed first must not be hidden by the one printed last.
 """
 
 from __future__ import annotations
@@ -82,3 +84,57 @@ def test_the_cli_cache_key_changes_with_a_go_source_or_go_sum(tmp_path: Path) ->
         with (copy / changed).open("a") as file:
             file.write("\n// changed\n")
         assert _cache_key(copy) != original, changed
+
+
+def _fake_venv(root: Path, summary: str, exit_code: int) -> Path:
+    """A folder shaped like a virtualenv whose pytest prints `summary` and exits `exit_code`."""
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").symlink_to(sys.executable)
+    pytest_script = root / "bin" / "pytest"
+    pytest_script.write_text(f"#!/bin/sh\necho 'collected 9 items'\necho '{summary}'\nexit {exit_code}\n")
+    pytest_script.chmod(0o755)
+    return root
+
+
+def _run_tests(tmp_path: Path, oldest: tuple[str, int], newest: tuple[str, int]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "bash",
+            str(REPO / "scripts" / "run-tests"),
+            str(_fake_venv(tmp_path / "oldest", *oldest)),
+            str(_fake_venv(tmp_path / "newest", *newest)),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_make_tests_last_line_adds_up_both_runs(tmp_path: Path) -> None:
+    result = _run_tests(
+        tmp_path,
+        ("===== 5 passed, 3 skipped in 2.00s =====", 0),
+        ("===== 4 passed in 1.50s =====", 0),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "total: 9 passed, 0 failed, 3 skipped"
+    assert result.stdout.index("5 passed, 3 skipped") < result.stdout.index("4 passed in")  # never interleaved
+
+
+def test_a_failure_in_the_background_run_fails_make_test(tmp_path: Path) -> None:
+    result = _run_tests(
+        tmp_path,
+        ("===== 5 passed in 2.00s =====", 0),
+        ("===== 1 failed, 2 passed, 1 error in 1.50s =====", 1),
+    )
+    assert result.returncode != 0
+    assert result.stdout.splitlines()[-1] == "total: 7 passed, 2 failed, 0 skipped"
+
+
+def test_a_run_that_dies_without_a_summary_counts_as_a_failure(tmp_path: Path) -> None:
+    result = _run_tests(tmp_path, ("Segmentation fault", 139), ("===== 4 passed in 1.50s =====", 0))
+    assert result.returncode != 0
+    assert "pytest exited 139 without a summary line" in result.stdout
+    assert result.stdout.splitlines()[-1] == "total: 4 passed, 1 failed, 0 skipped"

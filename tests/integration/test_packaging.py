@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,14 +30,32 @@ PUBLIC_NAMES = [
     "CdnTransferRuleSetArgs",
 ]
 SECRET = "wheel-test-made-up-secret"
+UNSHIPPED = (
+    ".git",
+    ".venv*",
+    ".tools",
+    ".hypothesis",
+    ".*_cache",
+    ".demo",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+)
+"""Local state a build must not see (nor copy): virtualenvs, caches, earlier builds."""
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies)."""
+    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies).
+
+    Built from a copy of the tree: setuptools writes build/ and *.egg-info into the source
+    folder, and `make test` runs this module under two Pythons at once."""
     work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*UNSHIPPED))
     subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "-o", str(work / "dist"), str(REPO)],
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "-o", str(work / "dist"), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -49,7 +49,8 @@ class ProviderProcess:
             text=True,
         )
         assert self.process.stdout is not None and self.process.stderr is not None
-        # Drain stderr as it comes, so a chatty provider never blocks on a full pipe.
+        # Drain stderr as it comes, so a chatty provider never blocks on a full pipe. This is the
+        # only reader of the pipe: callers get what it read from close() (secret checks need all of it).
         self._stderr: list[str] = []
         self._drain = threading.Thread(target=self._stderr.extend, args=(self.process.stderr,), daemon=True)
         self._drain.start()
@@ -59,16 +60,18 @@ class ProviderProcess:
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
         self.provider = serialized_provider()
 
-    def close(self) -> str:
-        """Stop the process; returns what it wrote on stderr (for secret checks)."""
+    def close(self, timeout: float = 10.0) -> str:
+        """Stop the process (waiting up to `timeout` s at each step); returns all it wrote on stderr."""
         self.channel.close()
         self.process.terminate()
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait(timeout=10)
-        self._drain.join(timeout=10)
+            self.process.wait(timeout=timeout)
+        self._drain.join(timeout=timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return "".join(self._stderr)
 
     def urn(self, name: str) -> str:

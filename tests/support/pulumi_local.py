@@ -1,4 +1,4 @@
-"""Run the Pulumi CLI against a local file backend and a local emulator: shared by the demo and e2e tests.
+"""The Pulumi CLI on a local file backend, for `make demo`, the e2e and acceptance tests and the benchmarks.
 
 Everything Pulumi writes (state, its home folder, the stack's config file) stays in one work
 folder, so nothing leaks into the user's ~/.pulumi and cleaning up is one rmtree.

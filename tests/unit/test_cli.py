@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from zego_provider.cli import main
+from zego_provider.client import ZegoClient
 
 SECRET = "0123456789abcdef0123456789abcdef"
 URL = "https://rtc-api.zego.im/"
@@ -84,3 +86,79 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("create", "delete", "clear", "emulator"):
         assert command in out
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead(10 bytes read, 90 more expected)"),
+        requests.exceptions.ContentDecodingError("bad gzip"),
+        requests.exceptions.SSLError("certificate verify failed"),
+        requests.ConnectionError("reset by peer"),
+        requests.ReadTimeout("slow"),
+    ],
+)
+def test_a_transport_failure_exits_1_with_one_line_and_no_traceback(
+    mocked: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+) -> None:
+    original = ZegoClient.from_env  # the retries' backoff, without waiting for it
+    monkeypatch.setattr(
+        ZegoClient, "from_env", classmethod(lambda cls, env=None, **o: original(env, sleep=lambda _: None, **o))
+    )
+    mocked.get(URL, body=failure)
+    assert main(["create", "s", "rtmp://cdn/a/b"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "CreatCDNTransferRule" in err and type(failure).__name__ in err
+    assert "Signature" not in err and SECRET not in err
+    assert len(mocked.calls) == 5  # retried like a server error
+
+
+@pytest.mark.usefixtures("env")
+def test_a_redirect_exits_1_naming_the_endpoint(
+    mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mocked.get(URL, status=307, headers={"Location": "https://elsewhere.example/?k=v"})
+    assert main(["clear", "s"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HTTP 307" in err and "https://rtc-api.zego.im" in err and "k=v" not in err
+    assert len(mocked.calls) == 1
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("argv", [["clear", "s\udcff"], ["create", "s", "rtmp://cdn/a/\udcff"]])
+def test_undecodable_arguments_exit_2_before_any_request(
+    mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 2
+    assert len(mocked.calls) == 0
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ZEGO_SERVER_SECRET", "0123456789abcdef\udcff"),
+        ("ZEGO_SERVER_SECRET", "0123456789abcdef\x1b[2J"),
+        ("ZEGO_APP_ID", "12\udcff"),
+        ("ZEGO_API_ENDPOINT", "http://evil.example\\@127.0.0.1"),
+    ],
+)
+def test_a_bad_setting_exits_2_with_one_line_never_echoing_it(
+    env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    mocked: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["clear", "s"]) == 2
+    assert len(mocked.calls) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and variable in err
+    assert value not in err and "0123456789abcdef" not in err and "evil" not in err

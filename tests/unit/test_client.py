@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import itertools
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -9,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+import urllib3.exceptions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -263,3 +265,91 @@ def test_from_env_reads_the_documented_variables() -> None:
 def test_from_env_without_credentials_is_a_config_error() -> None:
     with pytest.raises(ZegoConfigError, match="ZEGO_APP_ID"):
         ZegoClient.from_env({})
+
+
+def _wrapped(cause: BaseException) -> requests.ConnectionError:
+    """A ConnectionError as requests raises it: MaxRetryError(reason=ProtocolError(..., cause))."""
+    from urllib3.exceptions import MaxRetryError, ProtocolError
+
+    reason = ProtocolError("Connection aborted.", cause)
+    return requests.ConnectionError(MaxRetryError(None, "/?Action=X&Signature=feedface", reason))  # type: ignore[arg-type]
+
+
+TRANSPORT_FAILURES = {
+    "read timeout": (requests.ReadTimeout("slow"), "timed out waiting for the reply"),
+    "connect timeout": (requests.ConnectTimeout("no answer"), "timed out connecting"),
+    "connection refused": (_wrapped(ConnectionRefusedError(111, "refused")), "connection refused"),
+    "connection reset": (_wrapped(ConnectionResetError(104, "reset")), "connection reset"),
+    "closed without a reply": (_wrapped(http.client.RemoteDisconnected("gone")), "connection closed without a reply"),
+    "too many headers": (_wrapped(http.client.HTTPException("got more than 100 headers")), "malformed reply"),
+    "header line too long": (_wrapped(http.client.LineTooLong("header line")), "too long"),
+    "body cut short": (requests.exceptions.ChunkedEncodingError("cut"), "reply cut short or badly chunked"),
+    "urllib3 incomplete read": (
+        requests.exceptions.ChunkedEncodingError(_wrapped(urllib3.exceptions.IncompleteRead(10, 90))),
+        "reply cut short",
+    ),
+    "bad content encoding": (requests.exceptions.ContentDecodingError("bad gzip"), "could not be decoded"),
+    "TLS failure": (requests.exceptions.SSLError("certificate verify failed"), "TLS"),
+    "proxy failure": (requests.exceptions.ProxyError("proxy"), "proxy"),
+    "invalid header": (requests.exceptions.InvalidHeader("bad header"), "request failed"),
+    "any other requests failure": (requests.RequestException("?"), "request failed"),
+}
+
+
+@pytest.mark.parametrize(("failure", "kind"), TRANSPORT_FAILURES.values(), ids=TRANSPORT_FAILURES.keys())
+def test_every_transport_failure_is_a_retried_transport_error(
+    client: ZegoClient, mocked: responses.RequestsMock, failure: Exception, kind: str
+) -> None:
+    mocked.get(URL, body=failure)
+    mocked.get(URL, **reply())
+    assert client.clear_cdn_transfer_rule("s").ok
+    assert len(mocked.calls) == 2
+
+
+@pytest.mark.parametrize(("failure", "kind"), TRANSPORT_FAILURES.values(), ids=TRANSPORT_FAILURES.keys())
+def test_a_lasting_transport_failure_names_its_kind_but_never_the_url(
+    client: ZegoClient, mocked: responses.RequestsMock, failure: Exception, kind: str
+) -> None:
+    mocked.get(URL, body=failure)
+    with pytest.raises(ZegoTransportError) as caught:
+        client.create_cdn_transfer_rule("s", "rtmp://cdn/a/b?token=t0k3n")
+    error = caught.value
+    assert kind in str(error) and "CreatCDNTransferRule" in str(error)
+    assert error.retryable and isinstance(error, ZegoServerError)
+    assert len(mocked.calls) == client.max_attempts
+    sent_signatures = [params["Signature"] for params in sent(mocked)]
+    chain: list[BaseException] = [error]  # a traceback shows the whole chain: no signed URL in it
+    while len(chain) < 10 and (link := chain[-1].__cause__ or chain[-1].__context__) and link not in chain:
+        chain.append(link)
+    assert not any(isinstance(link, requests.RequestException) for link in chain)
+    for text in [repr(vars(error))] + [f"{link} {link!r}" for link in chain]:
+        assert "Signature" not in text and "t0k3n" not in text and "feedface" not in text
+        assert not any(signature in text for signature in sent_signatures)
+
+
+def test_a_redirect_is_not_followed_and_not_retried(client: ZegoClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, status=307, headers={"Location": "https://elsewhere.example/?leak=Signature"})
+    mocked.get("https://elsewhere.example/", **reply())
+    with pytest.raises(ZegoApiError) as caught:
+        client.clear_cdn_transfer_rule("s")
+    assert not caught.value.retryable
+    assert [call.request.url.split("?")[0] for call in mocked.calls] == [URL]
+    text = str(caught.value)
+    assert "HTTP 307" in text and ENDPOINT in text and "redirect" in text and "leak" not in text
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 308])
+def test_no_redirect_status_is_followed(client: ZegoClient, mocked: responses.RequestsMock, status: int) -> None:
+    mocked.get(URL, status=status, headers={"Location": "https://elsewhere.example/"})
+    with pytest.raises(ZegoApiError, match=f"HTTP {status}"):
+        client.clear_cdn_transfer_rule("s")
+    assert len(mocked.calls) == 1
+
+
+def test_requests_go_to_the_endpoint_rebuilt_from_its_parsed_pieces(mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, **reply())
+    with ZegoClient(next(_app_ids), SECRET, endpoint="HTTPS://RTC-API.ZEGO.IM:443/", rate_limit=None) as zego:
+        assert zego.endpoint == "https://rtc-api.zego.im:443"
+        mocked.get("https://rtc-api.zego.im:443/", **reply())
+        zego.clear_cdn_transfer_rule("s")
+    assert urlsplit(mocked.calls[0].request.url).netloc in ("rtc-api.zego.im", "rtc-api.zego.im:443")

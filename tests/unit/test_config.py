@@ -94,3 +94,123 @@ def test_the_client_uses_the_configured_read_timeout() -> None:
         assert default.timeout == DEFAULT_TIMEOUT
     with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limit=None, timeout=1.0) as explicit:
         assert explicit.timeout == 1.0
+
+
+REFUSED_ENDPOINTS = {
+    "userinfo hiding the host behind a backslash": "http://evil.example\\@127.0.0.1",
+    "backslash before userinfo": "http://127.0.0.1\\@evil.example",
+    "userinfo on loopback": "http://user@127.0.0.1",
+    "userinfo with password": "https://user:pw@rtc-api.zego.im",
+    "userinfo, short": "https://a@b",
+    "ideographic full stops": "http://127\u30020\u30020\u30021",
+    "fullwidth full stop": "http://127\uff0e0.0.1",
+    "hex and short IPv4": "http://0x7f.1",
+    "short IPv4 over https": "https://127.1",
+    "octal IPv4": "https://0177.0.0.1",
+    "decimal IPv4": "https://2130706433",
+    "percent-encoded host": "http://127.0.0.%31",
+    "a path": "https://rtc-api.zego.im/v2",
+    "a query": "https://rtc-api.zego.im/?x=1",
+    "an empty query": "https://rtc-api.zego.im/?",
+    "a fragment": "https://rtc-api.zego.im/#x",
+    "a space": "https://rtc-api.zego.im /",
+    "a tab": "https://rtc-api.zego.im\t",
+    "a newline": "https://rtc-api.zego.im\n",
+    "a NUL": "http://127.0.0.1\x00.evil.example",
+    "non-ASCII host": "https://zeg\u00f6.example",
+    "undecodable bytes": "http://127.0.0.1:80\udcff",
+    "no slashes": "http:127.0.0.1",
+    "one slash": "http:/127.0.0.1",
+    "three slashes": "http:///127.0.0.1",
+    "scheme-relative": "//127.0.0.1",
+    "javascript scheme": "javascript://127.0.0.1",
+    "ftp scheme": "ftp://127.0.0.1",
+    "port out of range": "https://rtc-api.zego.im:99999",
+    "port zero": "https://rtc-api.zego.im:0",
+    "empty port": "https://rtc-api.zego.im:",
+    "unclosed IPv6 bracket": "https://[::1",
+    "empty label": "https://rtc-api..zego.im",
+    "trailing dot": "https://rtc-api.zego.im.",
+    "http to a name that merely starts like loopback": "http://127.0.0.1.evil.example",
+    "http to localhost lookalike": "http://localhost.evil.example",
+    "http to IPv4-mapped IPv6 loopback": "http://[::ffff:127.0.0.1]",
+}
+
+
+@pytest.mark.parametrize("endpoint", REFUSED_ENDPOINTS.values(), ids=REFUSED_ENDPOINTS.keys())
+def test_an_ambiguous_or_unsafe_endpoint_is_refused_naming_the_setting(endpoint: str) -> None:
+    with pytest.raises(ZegoConfigError) as caught:
+        ProviderConfig.from_env({**ENV, "ZEGO_API_ENDPOINT": endpoint})
+    assert [name for name, _ in caught.value.problems] == ["ZEGO_API_ENDPOINT"]
+    with pytest.raises(ZegoConfigError) as from_stack:
+        ProviderConfig.from_sources({"zego:endpoint": endpoint}, ENV)
+    assert [name for name, _ in from_stack.value.problems] == ["zego:endpoint"]
+    text = str(caught.value)
+    text.encode("ascii")  # one printable line, whatever the value held
+    assert "\n" not in text and (len(endpoint) < 8 or endpoint not in text)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "normalised"),
+    [
+        ("https://rtc-api.zego.im", "https://rtc-api.zego.im"),
+        ("https://rtc-api-sha.zego.im/", "https://rtc-api-sha.zego.im"),
+        ("HTTPS://RTC-API.ZEGO.IM:443/", "https://rtc-api.zego.im:443"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+        ("http://LOCALHOST:2", "http://localhost:2"),
+        ("http://[::1]:3/", "http://[::1]:3"),
+        ("https://10.0.0.7:8443", "https://10.0.0.7:8443"),
+    ],
+)
+def test_an_accepted_endpoint_is_rebuilt_from_its_parsed_pieces(endpoint: str, normalised: str) -> None:
+    assert ProviderConfig.from_env({**ENV, "ZEGO_API_ENDPOINT": endpoint}).endpoint == normalised
+
+
+def test_both_url_parsers_agree_on_every_accepted_endpoint() -> None:
+    from urllib.parse import urlsplit
+
+    from urllib3.util import parse_url
+
+    for endpoint in ("https://rtc-api.zego.im", "http://127.0.0.1:8080", "http://[::1]:3", "https://10.0.0.7:8443"):
+        url = ProviderConfig.from_env({**ENV, "ZEGO_API_ENDPOINT": endpoint}).endpoint
+        split, parsed = urlsplit(url), parse_url(url)
+        assert (split.hostname, split.port) == ((parsed.host or "").strip("[]"), parsed.port)
+
+
+BAD_TEXT = {
+    "undecodable bytes (surrogates)": "0123456789abcdef\udcff0123",
+    "a lone high surrogate": "0123456789abcdef\ud800",
+    "a NUL": "0123456789abcdef\x000123",
+    "an escape sequence": "0123\x1b[2J456789abcdef",
+    "a newline inside": "0123456789\nabcdef",
+    "a DEL": "0123456789abcdef\x7f",
+    "a zero-width space": "0123456789abcdef\u200b0123",
+}
+
+
+@pytest.mark.parametrize("secret", BAD_TEXT.values(), ids=BAD_TEXT.keys())
+def test_a_non_utf8_or_non_printable_secret_is_refused_without_echoing_it(secret: str) -> None:
+    with pytest.raises(ZegoConfigError) as caught:
+        ProviderConfig.from_env({**ENV, "ZEGO_SERVER_SECRET": secret})
+    assert [name for name, _ in caught.value.problems] == ["ZEGO_SERVER_SECRET"]
+    text = str(caught.value)
+    text.encode("ascii")
+    assert "0123456789" not in text and "abcdef" not in text
+
+
+@pytest.mark.parametrize(
+    "app_id", [*BAD_TEXT.values(), "12\udcff", "\uff11\uff12\uff13", " 12", "1_000", "+12", "12\x00"]
+)
+def test_a_non_decimal_or_non_printable_app_id_is_refused_without_echoing_it(app_id: str) -> None:
+    with pytest.raises(ZegoConfigError) as caught:
+        ProviderConfig.from_env({**ENV, "ZEGO_APP_ID": app_id})
+    assert [name for name, _ in caught.value.problems] == ["ZEGO_APP_ID"]
+    str(caught.value).encode("ascii")
+    assert "12" not in str(caught.value) and "0123" not in str(caught.value)
+
+
+def test_a_client_given_a_bad_secret_directly_refuses_it_too() -> None:
+    from zego_provider.client import ZegoClient
+
+    with pytest.raises(ZegoConfigError, match="server_secret"):
+        ZegoClient(1, "secret\udcff", rate_limit=None)

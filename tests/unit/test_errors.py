@@ -72,3 +72,75 @@ def test_the_readme_troubleshooting_table_covers_every_code() -> None:
     rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| ")]
     listed = {int(code) for row in rows for code in row.replace(",", " ").split() if code.isdigit()}
     assert set(RETURN_CODES) | {0} <= listed
+
+
+def _every_api_error() -> list[ZegoApiError]:
+    from zego_provider.errors import ZegoTransportError
+
+    errors = [error_for("CreatCDNTransferRule", code, "msg", f"rid-{code}") for code in RETURN_CODES]
+    errors.append(error_for("DeleteCDNTransferRule", 424242, "new", "rid-x"))
+    errors.append(ZegoTransportError("ClearCDNTransferRule", None, "reply cut short (ChunkedEncodingError)", None))
+    errors.append(ZegoApiError("ClearCDNTransferRule", None, "HTTP 307", "rid-r", fix="check zego:endpoint"))
+    return errors
+
+
+@pytest.mark.parametrize("error", _every_api_error(), ids=lambda error: f"{type(error).__name__}-{error.code}")
+def test_every_api_error_survives_a_pickle_round_trip(error: ZegoApiError) -> None:
+    import pickle
+
+    error.add_note("while creating rule set 'main'")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert vars(copy) == vars(error)
+    assert (copy.action, copy.code, copy.message, copy.request_id) == (
+        error.action,
+        error.code,
+        error.message,
+        error.request_id,
+    )
+    assert (copy.meaning, copy.fix, copy.retryable) == (error.meaning, error.fix, error.retryable)
+    assert str(copy) == str(error) and copy.args == error.args
+    assert copy.__notes__ == ["while creating rule set 'main'"]
+
+
+def test_a_config_error_survives_a_pickle_round_trip() -> None:
+    import pickle
+
+    from zego_provider.errors import ZegoConfigError
+
+    error = ZegoConfigError([("zego:endpoint", "is invalid: must not contain user info (`@`)"), ("ZEGO_APP_ID", "x")])
+    error.add_note("in stack dev")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ZegoConfigError and isinstance(copy, ValueError)
+    assert copy.problems == error.problems and str(copy) == str(error)
+    assert copy.__notes__ == ["in stack dev"]
+
+
+def test_the_module_docstring_names_only_what_the_client_uses() -> None:
+    import inspect
+
+    import zego_provider.client
+    import zego_provider.errors
+
+    doc = zego_provider.errors.__doc__ or ""
+    client_source = inspect.getsource(zego_provider.client)
+    assert "error_for" in doc and "error_for(" in client_source
+    assert "retryable" in doc and ".retryable" in client_source
+    assert "is_retryable(" not in client_source  # the docstring says the client does not ask it
+
+
+@pytest.mark.parametrize(
+    ("message", "request_id"),
+    [
+        ("line one\nFAKE: deploy succeeded", "rid\r\nX-Injected: 1"),
+        ("\x1b[2J\x1b[31mcleared your terminal", "\x07"),
+        ("m" * 10_000, "r" * 10_000),
+        ("bad \udcff bytes", "rid\u2028sep"),
+    ],
+)
+def test_a_hostile_message_or_request_id_stays_one_bounded_printable_line(message: str, request_id: str) -> None:
+    text = str(error_for("ClearCDNTransferRule", 5005, message, request_id))
+    assert text.isprintable() and len(text) < 600
+    text.encode("utf-8")
+    error = error_for("ClearCDNTransferRule", 5005, message, request_id)
+    assert (error.message, error.request_id) == (message, request_id)  # the attributes keep the raw values

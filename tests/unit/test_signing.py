@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,9 +17,20 @@ from zego_provider import ZegoSignatureAuth, sign
 from zego_provider.signing import new_nonce
 
 
-def test_signature_matches_the_published_test_vector() -> None:
+def test_signature_matches_the_vector_of_shared_zego_api_md() -> None:
+    """Source: shared/zego-api.md, "Signature (version 2.0)", test vector computed with a plain
+    md5 tool apart from any project code. Any change to the concatenation order breaks it."""
     signature = sign(1234567890, "fc1b58ab1df9a0c2", "0123456789abcdef0123456789abcdef", 1617249600)
     assert signature == "1b5c32e76798c29c06b094d34ab02ca3"
+
+
+def test_the_auth_object_signs_with_the_vector_of_shared_zego_api_md(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Source: shared/zego-api.md (same vector), through the path real requests take."""
+    monkeypatch.setattr("zego_provider.signing.new_nonce", lambda: "fc1b58ab1df9a0c2")
+    auth = ZegoSignatureAuth(1234567890, SecretStr("0123456789abcdef0123456789abcdef"), clock=lambda: 1617249600.9)
+    params = auth.public_params()
+    assert params["Timestamp"] == "1617249600"
+    assert params["Signature"] == "1b5c32e76798c29c06b094d34ab02ca3"
 
 
 @given(
@@ -77,3 +90,41 @@ def test_auth_repr_never_shows_the_secret() -> None:
     auth = ZegoSignatureAuth(1, SecretStr("very-secret-value"))
     assert "very-secret-value" not in repr(auth)
     assert "very-secret-value" not in repr(vars(auth))
+
+
+def _nonces_of(count: int) -> list[str]:
+    auth = ZegoSignatureAuth(1, SecretStr("made-up"), clock=lambda: 1000.0)
+    return [auth.public_params()["SignatureNonce"] for _ in range(count)]
+
+
+def test_no_nonce_repeats_across_8_threads_of_2000_requests() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        batches = list(pool.map(_nonces_of, [2000] * 8))
+    nonces = [nonce for batch in batches for nonce in batch]
+    assert len(nonces) == 16_000 and len(set(nonces)) == 16_000
+
+
+def _nonces_into(queue: Any, count: int) -> None:
+    queue.put(_nonces_of(count))
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_no_nonce_repeats_across_4_processes_forked_after_import() -> None:
+    """A fork copies the parent's memory: a nonce source seeded once at import would repeat in
+    every child. secrets (the OS's CSPRNG) does not."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    children = [context.Process(target=_nonces_into, args=(queue, 2000)) for _ in range(4)]
+    for child in children:
+        child.start()
+    batches = [queue.get(timeout=60) for _ in children] + [_nonces_of(2000)]
+    for child in children:
+        child.join(timeout=30)
+        assert child.exitcode == 0
+    nonces = [nonce for batch in batches for nonce in batch]
+    assert len(nonces) == 10_000 and len(set(nonces)) == 10_000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", nonce) for nonce in nonces)

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from ..config import MAX_APP_ID, SETTINGS
 from .runner import ZegoEmulator
 
-MAX_APP_ID = 2**32 - 1
+ENV_VARS = {setting.field: setting.env_var for setting in SETTINGS}
+"""The same environment variables as the provider and `zego-cdn` (ZEGO_APP_ID, ZEGO_SERVER_SECRET)."""
 
 
 def _app_id(text: str) -> int:
@@ -52,20 +54,21 @@ def _rate(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env_app_id = os.environ.get("ZEGO_APP_ID") or None
-    env_secret = os.environ.get("ZEGO_SERVER_SECRET") or None
+    app_id_var, secret_var = ENV_VARS["app_id"], ENV_VARS["server_secret"]
+    env_app_id = os.environ.get(app_id_var) or None
+    env_secret = os.environ.get(secret_var) or None
     parser = argparse.ArgumentParser(
         prog="python -m zego_provider.emulator",
         description="A local ZEGO CDN relay API emulator (loopback only; admin routes under /_emulator/).",
     )
     parser.add_argument(
-        "--app-id", type=_app_id, default=env_app_id, required=env_app_id is None, help="AppId (env ZEGO_APP_ID)"
+        "--app-id", type=_app_id, default=env_app_id, required=env_app_id is None, help=f"AppId (env {app_id_var})"
     )
     parser.add_argument(
         "--server-secret",
         default=env_secret,
         required=env_secret is None,
-        help="ServerSecret (env ZEGO_SERVER_SECRET, preferred: a flag shows in the process list)",
+        help=f"ServerSecret (env {secret_var}, preferred: a flag shows in the process list)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one (default)")
@@ -108,8 +111,8 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             delete_unknown_code=args.delete_unknown_code,
             create_existing_code=args.create_existing_code,
         ).start()
-    except (ValueError, OSError) as error:
-        print(f"zego emulator: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # a bad host, a port in use, a state file locked or malformed
+        print(f"zego emulator: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 2
     try:
         print(f"listening on {emulator.url}", flush=True)

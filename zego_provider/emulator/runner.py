@@ -16,7 +16,8 @@ from types import TracebackType
 from pydantic import SecretStr
 
 from .admin import EmulatorAdmin
-from .server import EmulatorHTTPServer
+from .faults import FaultBook
+from .server import IDLE_TIMEOUT, EmulatorHTTPServer
 from .state import EmulatorState
 
 POLL_INTERVAL = 0.01
@@ -32,7 +33,7 @@ class ZegoEmulator:
     IsTest=true calls and defaults to half of `rate_limit`, as ZEGO's 5/s against 10/s.
     `state_file` keeps the rules across restarts and processes. `clock` (Unix seconds)
     drives the Timestamp check, the Sequence window and the rate limit, so tests can jump
-    time instead of sleeping.
+    time instead of sleeping. `idle_timeout` is how long a silent connection is kept.
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class ZegoEmulator:
         clear_empty_code: int = 0,
         delete_unknown_code: int = 0,
         create_existing_code: int = 0,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         secret = server_secret if isinstance(server_secret, SecretStr) else SecretStr(server_secret)
         if not secret.get_secret_value():
@@ -57,6 +59,8 @@ class ZegoEmulator:
         self.host = host
         self.port = port
         self._server_secret = secret
+        self.idle_timeout = idle_timeout
+        self.faults = FaultBook()
         self.state = EmulatorState(
             app_id,
             rate_limit=rate_limit,
@@ -97,7 +101,19 @@ class ZegoEmulator:
         """Bind and serve in a daemon thread; connections are accepted once this returns."""
         if self._server is not None:
             return self
-        server = EmulatorHTTPServer(self.host, self.port, state=self.state, server_secret=self._server_secret)
+        self.state.open()  # takes the state file's lock again after a stop
+        try:
+            server = EmulatorHTTPServer(
+                self.host,
+                self.port,
+                state=self.state,
+                server_secret=self._server_secret,
+                faults=self.faults,
+                idle_timeout=self.idle_timeout,
+            )
+        except BaseException:
+            self.state.close()
+            raise
         self.port = server.server_port
         thread = threading.Thread(
             target=server.serve_forever,
@@ -118,6 +134,7 @@ class ZegoEmulator:
         server.shutdown()  # returns once serve_forever has left its loop (within poll_interval)
         server.close()
         thread.join(STOP_TIMEOUT)
+        self.state.close()  # another emulator may use the state file now
         if self._admin is not None:
             self._admin.close()
             self._admin = None

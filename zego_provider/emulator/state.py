@@ -1,28 +1,29 @@
-"""The emulator's backend: relay rules, sequences, rate buckets, request log and faults, with no HTTP.
+"""The emulator's backend: relay rules, sequences, rate buckets, used nonces and the request log, with no HTTP.
 
 Kept apart from the HTTP front (moto's backend/front split) so that tests can inspect and
 drive the state directly, and so that every rule ZEGO documents, or leaves undocumented
-and we made switchable, lives in one place. One lock guards everything: the emulator
-serves a handful of test clients, so simplicity beats lock granularity.
+and we made switchable, lives in one place. State is keyed by stream id alone: the
+gateway refuses every AppId but the one the emulator serves. One lock guards everything:
+the emulator serves a handful of test clients, so simplicity beats lock granularity.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import os
-import random
 import secrets
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
 
+from ..errors import INVALID_REQUEST, SUCCESS
 from ..identity import relay_identity
+from .statefile import StateFile
 
 SCHEDULED: Literal["scheduled"] = "scheduled"
 ACTIVE: Literal["active"] = "active"
@@ -30,20 +31,27 @@ RuleStatus = Literal["scheduled", "active"]
 
 SEQUENCE_WINDOW = 10.0
 """ZEGO: within 10 consecutive seconds, a stream's sequence numbers must strictly increase."""
+SEQUENCE_BOUND = 10_000
+"""Streams whose last Sequence is remembered before expired ones are forgotten."""
+NONCE_WINDOW = 600.0
+"""A signed request stays valid while its Timestamp is within 10 minutes: remember its nonce that long."""
+MAX_NONCES = 100_000
+"""Memory bound for used nonces (at ZEGO's 10 calls/s, 10 minutes hold 6,000)."""
 LOG_SIZE = 10_000
-MAX_DELAY = 30.0
-"""An injected delay is capped so that a typo cannot hang a test run."""
+LOG_BYTES = 4 * 1024 * 1024
+"""The request log keeps at most LOG_SIZE entries and about this many bytes of JSON, oldest dropped first."""
 SWITCHES = ("clear_empty_code", "delete_unknown_code", "create_existing_code")
 """The undocumented cases; 0 (success) unless a test wants ZEGO to be stricter."""
-FAULT_EFFECTS = ("code", "http_status", "delay", "drop", "malformed")
-STATE_FORMAT = 1
-
-# Codes the backend answers itself; the HTTP front owns the gateway codes.
-SUCCESS = 0
-INVALID_REQUEST = 5005
 
 
-@dataclass
+class _Unset:
+    pass
+
+
+UNSET: Final = _Unset()
+
+
+@dataclass(frozen=True)
 class Rule:
     """One relay of a stream to one CDN URL."""
 
@@ -60,52 +68,6 @@ class Outcome:
 
     code: int
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class FaultHit:
-    """The effect a request was chosen for; `value` is the code, HTTP status or delay."""
-
-    fault_id: int
-    effect: str
-    value: float
-
-    def describe(self) -> dict[str, Any]:
-        value: Any = True if self.effect in ("drop", "malformed") else self.value
-        return {"id": self.fault_id, self.effect: value}
-
-
-@dataclass
-class _Fault:
-    fault_id: int
-    effect: str
-    value: float
-    action: str | None
-    stream_id: str | None
-    remaining: int | None
-    probability: float | None
-    seed: int | None
-    rng: random.Random
-    skip: int = 0
-    fired: int = 0
-
-    def matches(self, action: str | None, stream_id: str | None) -> bool:
-        return (self.action is None or self.action == action) and (
-            self.stream_id is None or self.stream_id == stream_id
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        described = FaultHit(self.fault_id, self.effect, self.value).describe()
-        described["match"] = {
-            key: value for key, value in (("action", self.action), ("stream_id", self.stream_id)) if value is not None
-        }
-        if self.probability is not None:
-            described.update(probability=self.probability, seed=self.seed)
-        else:
-            described["count"] = self.remaining
-        described["skip"] = self.skip
-        described["fired"] = self.fired
-        return described
 
 
 class _Bucket:
@@ -127,21 +89,12 @@ class _Bucket:
         return False
 
 
-def _strict_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _rate(name: str, value: Any) -> float | None:
-    """0 or None turn a limit off; anything else must be a positive number."""
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a non-negative number or null")
-    return float(value) or None
-
-
 class EmulatorState:
-    """Everything the emulator remembers, per AppId; methods are named after the ZEGO actions."""
+    """Everything the emulator remembers for its one AppId; methods are named after the ZEGO actions.
+
+    With a `state_file`, every change is written before it is applied: when the write fails
+    the change is refused (StateWriteError) and memory still agrees with the file.
+    """
 
     def __init__(
         self,
@@ -155,18 +108,21 @@ class EmulatorState:
         delete_unknown_code: int = 0,
         create_existing_code: int = 0,
         log_size: int = LOG_SIZE,
+        log_bytes: int = LOG_BYTES,
     ) -> None:
         """`test_rate_limit` None means half of `rate_limit` (ZEGO: 5/s against 10/s); 0 turns it off."""
         self.app_id = app_id
         self.clock = clock
-        self.state_file = Path(state_file) if state_file is not None else None
         self._lock = threading.Lock()
-        self._rules: dict[tuple[int, str], list[Rule]] = {}
-        self._sequences: dict[tuple[int, str], tuple[int, float]] = {}
-        self._buckets: dict[tuple[int, bool], _Bucket] = {}
-        self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
-        self._faults: list[_Fault] = []
-        self._fault_ids = itertools.count(1)
+        self._rules: dict[str, list[Rule]] = {}
+        self._sequences: dict[str, tuple[int, float]] = {}
+        self._buckets: dict[bool, _Bucket] = {}
+        self._nonces: dict[str, float] = {}
+        self._nonce_expiry: list[tuple[float, str]] = []
+        self._log: deque[tuple[int, dict[str, Any]]] = deque()
+        self._log_size = log_size
+        self._log_limit = log_bytes
+        self._log_bytes = 0
         self._request_ids = itertools.count(10**18 + secrets.randbelow(8 * 10**18))
         self.rate_limit: float | None = None
         self._test_rate_limit: float | None = None
@@ -179,144 +135,187 @@ class EmulatorState:
             delete_unknown_code=delete_unknown_code,
             create_existing_code=create_existing_code,
         )
-        if self.state_file is not None and self.state_file.exists():
-            self._load(self.state_file)
+        self._file = StateFile(state_file, app_id) if state_file is not None else None
+        self.open()
 
-    # --- the three ZEGO actions, plus what a live stream does -------------------------
+    @property
+    def state_file(self) -> os.PathLike[str] | None:
+        return self._file.path if self._file is not None else None
 
-    def create_rule(
-        self, stream_id: str, cdn_url: str, sequence: int | None = None, *, app_id: int | None = None
-    ) -> Outcome:
-        """Schedule a relay; it turns active when the stream is published."""
-        key = self._key(stream_id, app_id)
-        with self._lock:
-            stale = self._accept_sequence(key, sequence)
-            if stale is not None:
-                return stale
-            rules = self._rules.setdefault(key, [])
-            identity = relay_identity(cdn_url)
-            if any(relay_identity(rule.cdn_url) == identity for rule in rules):
-                # The existing rule (and its status) stays untouched.
-                return self._undocumented_case("create_existing_code", "a rule for this CDNUrl already exists")
-            rules.append(Rule(cdn_url))
-            self._save()
-            return Outcome(SUCCESS)
-
-    def delete_rule(
-        self, stream_id: str, cdn_url: str, sequence: int | None = None, *, app_id: int | None = None
-    ) -> Outcome:
-        """Remove the rule for this URL (query ignored), stopping it if it is running."""
-        key = self._key(stream_id, app_id)
-        with self._lock:
-            stale = self._accept_sequence(key, sequence)
-            if stale is not None:
-                return stale
-            rules = self._rules.get(key, [])
-            identity = relay_identity(cdn_url)
-            kept = [rule for rule in rules if relay_identity(rule.cdn_url) != identity]
-            if len(kept) == len(rules):
-                return self._undocumented_case("delete_unknown_code", "no rule for this CDNUrl")
-            self._set_rules(key, kept)
-            self._save()
-            return Outcome(SUCCESS)
-
-    def clear_rules(self, stream_id: str, sequence: int | None = None, *, app_id: int | None = None) -> Outcome:
-        """Drop the scheduled rules only: ZEGO's Clear does not stop a running relay."""
-        key = self._key(stream_id, app_id)
-        with self._lock:
-            stale = self._accept_sequence(key, sequence)
-            if stale is not None:
-                return stale
-            rules = self._rules.get(key, [])
-            kept = [rule for rule in rules if rule.status == ACTIVE]
-            if len(kept) == len(rules):
-                return self._undocumented_case("clear_empty_code", "the stream has no scheduled relay")
-            self._set_rules(key, kept)
-            self._save()
-            return Outcome(SUCCESS)
-
-    def _undocumented_case(self, switch: str, problem: str) -> Outcome:
-        """A case ZEGO does not document: answered 0 unless `switch` names an error code."""
-        self._save()  # the sequence moved
-        code = self.switches[switch]
-        return Outcome(code, "" if code == SUCCESS else problem)
-
-    def publish(self, stream_id: str, *, app_id: int | None = None) -> int:
-        """The stream starts publishing: its scheduled relays start. Returns how many started."""
-        key = self._key(stream_id, app_id)
-        with self._lock:
-            started = 0
-            for rule in self._rules.get(key, []):
-                if rule.status == SCHEDULED:
-                    rule.status = ACTIVE
-                    started += 1
-            if started:
-                self._save()
-            return started
-
-    def rules(self, stream_id: str, *, app_id: int | None = None) -> list[dict[str, str]]:
-        with self._lock:
-            return [rule.to_json() for rule in self._rules.get(self._key(stream_id, app_id), [])]
-
-    def snapshot(self, *, app_id: int | None = None) -> dict[str, list[dict[str, str]]]:
-        """Every stream of the app that has rules: {stream_id: [{"cdn_url", "status"}]}."""
-        wanted = self.app_id if app_id is None else app_id
-        with self._lock:
-            return {
-                stream: [rule.to_json() for rule in rules]
-                for (owner, stream), rules in sorted(self._rules.items())
-                if owner == wanted
-            }
-
-    def reset(self) -> None:
-        """Forget rules, sequences, the log, faults and spent rate tokens; keep the configuration."""
+    def open(self) -> None:
+        """Lock and (re)load the state file, if any; StateFileError when it cannot be used."""
+        if self._file is None or self._file.is_open:
+            return
+        document = self._file.open()
         with self._lock:
             self._rules.clear()
             self._sequences.clear()
+            if document is not None:
+                for rule in document.rules:
+                    self._rules.setdefault(rule.stream_id, []).append(Rule(rule.cdn_url, rule.status))
+                for entry in document.sequences:
+                    self._sequences[entry.stream_id] = (entry.sequence, entry.time)
+
+    def close(self) -> None:
+        """Release the state file's lock (the emulator stopped); `open()` takes it again."""
+        if self._file is not None:
+            self._file.close()
+
+    # --- the three ZEGO actions, plus what a live stream does -------------------------
+
+    def create_rule(self, stream_id: str, cdn_url: str, sequence: int | None = None) -> Outcome:
+        """Schedule a relay; it turns active when the stream is published."""
+        with self._lock:
+            stale = self._stale(stream_id, sequence)
+            if stale is not None:
+                return stale
+            rules = self._rules.get(stream_id, [])
+            identity = relay_identity(cdn_url)
+            if any(relay_identity(rule.cdn_url) == identity for rule in rules):
+                # The existing rule (and its status) stays untouched.
+                return self._undocumented_case(
+                    stream_id, sequence, "create_existing_code", "a rule for this CDNUrl already exists"
+                )
+            self._commit(stream_id, [*rules, Rule(cdn_url)], sequence)
+            return Outcome(SUCCESS)
+
+    def delete_rule(self, stream_id: str, cdn_url: str, sequence: int | None = None) -> Outcome:
+        """Remove the rule for this URL (query ignored), stopping it if it is running."""
+        with self._lock:
+            stale = self._stale(stream_id, sequence)
+            if stale is not None:
+                return stale
+            rules = self._rules.get(stream_id, [])
+            identity = relay_identity(cdn_url)
+            kept = [rule for rule in rules if relay_identity(rule.cdn_url) != identity]
+            if len(kept) == len(rules):
+                return self._undocumented_case(stream_id, sequence, "delete_unknown_code", "no rule for this CDNUrl")
+            self._commit(stream_id, kept, sequence)
+            return Outcome(SUCCESS)
+
+    def clear_rules(self, stream_id: str, sequence: int | None = None) -> Outcome:
+        """Drop the scheduled rules only: ZEGO's Clear does not stop a running relay."""
+        with self._lock:
+            stale = self._stale(stream_id, sequence)
+            if stale is not None:
+                return stale
+            rules = self._rules.get(stream_id, [])
+            kept = [rule for rule in rules if rule.status == ACTIVE]
+            if len(kept) == len(rules):
+                return self._undocumented_case(
+                    stream_id, sequence, "clear_empty_code", "the stream has no scheduled relay"
+                )
+            self._commit(stream_id, kept, sequence)
+            return Outcome(SUCCESS)
+
+    def _undocumented_case(self, stream_id: str, sequence: int | None, switch: str, problem: str) -> Outcome:
+        """A case ZEGO does not document: answered 0 unless `switch` names an error code."""
+        if sequence is not None:  # the rules stay, but the Sequence moved
+            self._commit(stream_id, self._rules.get(stream_id, []), sequence)
+        code = self.switches[switch]
+        return Outcome(code, "" if code == SUCCESS else problem)
+
+    def publish(self, stream_id: str) -> int:
+        """The stream starts publishing: its scheduled relays start. Returns how many started."""
+        with self._lock:
+            rules = self._rules.get(stream_id, [])
+            started = sum(1 for rule in rules if rule.status == SCHEDULED)
+            if started:
+                self._commit(stream_id, [replace(rule, status=ACTIVE) for rule in rules], None)
+            return started
+
+    def rules(self, stream_id: str) -> list[dict[str, str]]:
+        with self._lock:
+            return [rule.to_json() for rule in self._rules.get(stream_id, [])]
+
+    def snapshot(self) -> dict[str, list[dict[str, str]]]:
+        """Every stream that has rules: {stream_id: [{"cdn_url", "status"}]}."""
+        with self._lock:
+            return {stream: [rule.to_json() for rule in rules] for stream, rules in sorted(self._rules.items())}
+
+    def reset(self) -> None:
+        """Forget rules, sequences, used nonces, the log and spent rate tokens; keep the configuration."""
+        with self._lock:
+            if self._file is not None:
+                self._file.save(StateFile.document(self.app_id, [], []))
+            self._rules.clear()
+            self._sequences.clear()
             self._buckets.clear()
+            self._nonces.clear()
+            self._nonce_expiry.clear()
             self._log.clear()
-            self._faults.clear()
-            self._save()
+            self._log_bytes = 0
 
-    # --- rate limit and configuration -----------------------------------------------
+    # --- gateway bookkeeping: rate limit and used nonces ----------------------------
 
-    def admit(self, *, is_test: bool = False, app_id: int | None = None) -> bool:
+    def admit(self, *, is_test: bool = False) -> bool:
         """Take a token from the AppId's bucket; False means ZEGO would answer 5007."""
-        owner = self.app_id if app_id is None else app_id
         with self._lock:
             rate = self._test_rate_limit if is_test else self.rate_limit
             if rate is None:
                 return True
             now = self.clock()
-            bucket = self._buckets.get((owner, is_test))
+            bucket = self._buckets.get(is_test)
             if bucket is None:
-                bucket = self._buckets[(owner, is_test)] = _Bucket(rate, now)
+                bucket = self._buckets[is_test] = _Bucket(rate, now)
             return bucket.take(now)
 
-    def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change the rate limits and switches at run time; returns the resulting configuration.
-
-        Validates everything before changing anything, so a bad request changes nothing.
-        """
-        unknown = sorted(set(settings) - {"rate_limit", "test_rate_limit", *SWITCHES})
-        if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
-        for name in SWITCHES:
-            if name in settings and not _strict_int(settings[name]):
-                raise ValueError(f"{name} must be an integer (0 = success)")
-        rate = _rate("rate_limit", settings["rate_limit"]) if "rate_limit" in settings else self.rate_limit
-        test_auto = self._test_rate_auto
-        test_rate = self._test_rate_limit
-        if "test_rate_limit" in settings:
-            test_auto = settings["test_rate_limit"] is None
-            test_rate = None if test_auto else _rate("test_rate_limit", settings["test_rate_limit"])
+    def accept_nonce(self, nonce: str, timestamp: float) -> bool:
+        """Remember a SignatureNonce until its signature expires; False if it was already accepted."""
         with self._lock:
-            self.rate_limit = rate
-            self._test_rate_auto = test_auto
-            self._test_rate_limit = (None if rate is None else rate / 2) if test_auto else test_rate
-            for name in SWITCHES:
-                if name in settings:
-                    self.switches[name] = settings[name]
+            now = self.clock()
+            while self._nonce_expiry and (
+                self._nonce_expiry[0][0] < now or len(self._nonce_expiry) > MAX_NONCES
+            ):  # forget what can no longer be replayed (or, past the bound, the oldest)
+                _, old = heapq.heappop(self._nonce_expiry)
+                self._nonces.pop(old, None)
+            if nonce in self._nonces:
+                return False
+            expires = max(now, timestamp) + NONCE_WINDOW
+            self._nonces[nonce] = expires
+            heapq.heappush(self._nonce_expiry, (expires, nonce))
+            return True
+
+    @property
+    def nonces_remembered(self) -> int:
+        """How many used nonces are kept (bounded by the window and MAX_NONCES)."""
+        with self._lock:
+            return len(self._nonces)
+
+    # --- configuration --------------------------------------------------------------
+
+    def configure(
+        self,
+        *,
+        rate_limit: float | _Unset | None = UNSET,
+        test_rate_limit: float | _Unset | None = UNSET,
+        clear_empty_code: int | _Unset = UNSET,
+        delete_unknown_code: int | _Unset = UNSET,
+        create_existing_code: int | _Unset = UNSET,
+    ) -> dict[str, Any]:
+        """Change the rate limits (calls/s; 0 or None: off) and the switches; returns the configuration.
+
+        `test_rate_limit` None means half of `rate_limit`. The values are typed; the HTTP front
+        validates what arrives as JSON.
+        """
+        for name, rate in (("rate_limit", rate_limit), ("test_rate_limit", test_rate_limit)):
+            if isinstance(rate, int | float) and not 0 <= rate < float("inf"):
+                raise ValueError(f"{name} must be a finite number of calls per second, 0 or None for no limit")
+        with self._lock:
+            if not isinstance(rate_limit, _Unset):
+                self.rate_limit = float(rate_limit) if rate_limit else None
+            if not isinstance(test_rate_limit, _Unset):
+                self._test_rate_auto = test_rate_limit is None
+                self._test_rate_limit = float(test_rate_limit) if test_rate_limit else None
+            if self._test_rate_auto:
+                self._test_rate_limit = None if self.rate_limit is None else self.rate_limit / 2
+            for name, value in (
+                ("clear_empty_code", clear_empty_code),
+                ("delete_unknown_code", delete_unknown_code),
+                ("create_existing_code", create_existing_code),
+            ):
+                if not isinstance(value, _Unset):
+                    self.switches[name] = value
             self._buckets.clear()  # a new rate starts with a full bucket
             return self._config()
 
@@ -327,109 +326,6 @@ class EmulatorState:
     def _config(self) -> dict[str, Any]:
         return {"rate_limit": self.rate_limit, "test_rate_limit": self._test_rate_limit, **self.switches}
 
-    # --- faults -------------------------------------------------------------------
-
-    def add_fault(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Register a fault from its JSON shape; raises ValueError when malformed.
-
-        {"match": {"action", "stream_id"} (optional), "skip": N (let N matching requests
-        through first), "count": N (default 1) or "probability": p with "seed": s, and one
-        effect: "code" | "http_status" | "delay" | "drop" | "malformed"}.
-        """
-        known = {"match", "count", "probability", "seed", "skip", *FAULT_EFFECTS}
-        unknown = sorted(set(spec) - known)
-        if unknown:
-            raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
-        match = spec.get("match") or {}
-        if not isinstance(match, Mapping) or set(match) - {"action", "stream_id"}:
-            raise ValueError('match must be an object with optional "action" and "stream_id"')
-        for field in ("action", "stream_id"):
-            if field in match and not isinstance(match[field], str):
-                raise ValueError(f"match.{field} must be a string")
-        effects = [name for name in FAULT_EFFECTS if name in spec]
-        if len(effects) != 1:
-            raise ValueError(f"give exactly one effect of {', '.join(FAULT_EFFECTS)}")
-        effect = effects[0]
-        value = self._effect_value(effect, spec[effect])
-        count, probability, seed = spec.get("count"), spec.get("probability"), spec.get("seed")
-        if count is not None and probability is not None:
-            raise ValueError("give count or probability, not both")
-        if probability is None:
-            count = 1 if count is None else count
-            if not _strict_int(count) or count < 1:
-                raise ValueError("count must be a positive integer")
-        elif not isinstance(probability, int | float) or isinstance(probability, bool) or not 0 < probability <= 1:
-            raise ValueError("probability must be a number in (0, 1]")
-        if seed is not None and not _strict_int(seed):
-            raise ValueError("seed must be an integer")
-        skip = spec.get("skip", 0)
-        if not _strict_int(skip) or skip < 0:
-            raise ValueError("skip must be a non-negative integer")
-        if probability is not None and seed is None:
-            seed = secrets.randbits(32)
-        with self._lock:
-            fault = _Fault(
-                fault_id=next(self._fault_ids),
-                effect=effect,
-                value=value,
-                action=match.get("action"),
-                stream_id=match.get("stream_id"),
-                remaining=count,
-                probability=None if probability is None else float(probability),
-                seed=seed,
-                rng=random.Random(seed),  # noqa: S311 - reproducible test faults, not security
-                skip=skip,
-            )
-            self._faults.append(fault)
-            return fault.to_json()
-
-    @staticmethod
-    def _effect_value(effect: str, raw: Any) -> float:
-        if effect == "code":
-            if not _strict_int(raw):
-                raise ValueError("code must be an integer")
-            return int(raw)
-        if effect == "http_status":
-            if not _strict_int(raw) or not 400 <= raw <= 599:
-                raise ValueError("http_status must be an integer from 400 to 599")
-            return int(raw)
-        if effect == "delay":
-            if not isinstance(raw, int | float) or isinstance(raw, bool) or raw < 0:
-                raise ValueError("delay must be a non-negative number of seconds")
-            return min(float(raw), MAX_DELAY)
-        if raw is not True:
-            raise ValueError(f"{effect} must be true")
-        return 1
-
-    def faults(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [fault.to_json() for fault in self._faults]
-
-    def clear_faults(self) -> int:
-        with self._lock:
-            cleared = len(self._faults)
-            self._faults.clear()
-            return cleared
-
-    def take_fault(self, action: str | None, stream_id: str | None) -> FaultHit | None:
-        """The first registered fault that matches this request and fires, spending one of its count."""
-        with self._lock:
-            for fault in self._faults:
-                if not fault.matches(action, stream_id):
-                    continue
-                if fault.skip > 0:  # let the first `skip` matching requests through untouched
-                    fault.skip -= 1
-                    continue
-                if fault.probability is not None and fault.rng.random() >= fault.probability:
-                    continue
-                fault.fired += 1
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                return FaultHit(fault.fault_id, fault.effect, fault.value)
-            return None
-
     # --- request log ----------------------------------------------------------------
 
     def new_request_id(self) -> str:
@@ -438,84 +334,64 @@ class EmulatorState:
             return str(next(self._request_ids))
 
     def record(self, entry: Mapping[str, Any]) -> None:
-        """Append to the bounded log; the caller has already removed the Signature."""
+        """Append to the log, bounded in entries and bytes; the caller has already removed the secrets."""
+        kept = dict(entry)
+        size = len(json.dumps(kept, default=str))
         with self._lock:
-            self._log.append(dict(entry))
+            self._log.append((size, kept))
+            self._log_bytes += size
+            while self._log and (len(self._log) > self._log_size or self._log_bytes > self._log_limit):
+                dropped, _ = self._log.popleft()
+                self._log_bytes -= dropped
+
+    @property
+    def log_bytes(self) -> int:
+        """The size of the request log as JSON, within its bound."""
+        with self._lock:
+            return self._log_bytes
 
     def requests(self, action: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(entry) for entry in self._log if action is None or entry.get("action") == action]
+            return [dict(entry) for _, entry in self._log if action is None or entry.get("action") == action]
 
     # --- internals ------------------------------------------------------------------
 
-    def _key(self, stream_id: str, app_id: int | None) -> tuple[int, str]:
-        return (self.app_id if app_id is None else app_id, stream_id)
-
-    def _set_rules(self, key: tuple[int, str], rules: list[Rule]) -> None:
-        if rules:
-            self._rules[key] = rules
-        else:
-            self._rules.pop(key, None)
-
-    def _accept_sequence(self, key: tuple[int, str], sequence: int | None) -> Outcome | None:
-        """None if `sequence` may go (and is now the last); else the stale-sequence answer."""
+    def _stale(self, stream_id: str, sequence: int | None) -> Outcome | None:
+        """The stale-sequence answer, or None if `sequence` may go."""
         if sequence is None:
             return None
         now = self.clock()
-        last = self._sequences.get(key)
+        last = self._sequences.get(stream_id)
         if last is not None and now - last[1] < SEQUENCE_WINDOW and sequence <= last[0]:
             return Outcome(
                 INVALID_REQUEST,
                 f"Sequence {sequence} is stale: not greater than {last[0]}, the last one for this StreamId "
                 f"{now - last[1]:.1f} s ago (it must strictly increase within {SEQUENCE_WINDOW:g} s)",
             )
-        self._sequences[key] = (sequence, now)
-        if len(self._sequences) > LOG_SIZE:  # bound memory: old entries no longer constrain anything
-            self._sequences = {k: v for k, v in self._sequences.items() if now - v[1] < SEQUENCE_WINDOW}
         return None
 
-    def _save(self) -> None:
-        """Write rules and sequences atomically (tmp + replace), so another process never reads half a file."""
-        if self.state_file is None:
-            return
-        document = {
-            "format": STATE_FORMAT,
-            "rules": [
-                {"app_id": app_id, "stream_id": stream_id, **rule.to_json()}
-                for (app_id, stream_id), rules in self._rules.items()
-                for rule in rules
-            ],
-            "sequences": [
-                {"app_id": app_id, "stream_id": stream_id, "sequence": sequence, "time": at}
-                for (app_id, stream_id), (sequence, at) in self._sequences.items()
-            ],
-        }
-        directory = self.state_file.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.state_file.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(document, stream, ensure_ascii=False)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.state_file)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+    def _commit(self, stream_id: str, rules: list[Rule], sequence: int | None) -> None:
+        """Write the stream's new rules and Sequence, then apply them: memory never runs ahead of the file.
 
-    def _load(self, path: Path) -> None:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            if document.get("format") != STATE_FORMAT:
-                raise ValueError(f"unsupported format {document.get('format')!r}")
-            for entry in document["rules"]:
-                status = entry["status"]
-                if status not in (SCHEDULED, ACTIVE):
-                    raise ValueError(f"unknown rule status {status!r}")
-                key = (int(entry["app_id"]), str(entry["stream_id"]))
-                self._rules.setdefault(key, []).append(Rule(str(entry["cdn_url"]), status))
-            for entry in document["sequences"]:
-                key = (int(entry["app_id"]), str(entry["stream_id"]))
-                self._sequences[key] = (int(entry["sequence"]), float(entry["time"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"emulator state file {path} is unreadable: {error}") from None
+        Raises StateWriteError (nothing applied) when the state file cannot be written.
+        """
+        now = self.clock()
+        if self._file is not None:
+            sequences = {**self._sequences, **({stream_id: (sequence, now)} if sequence is not None else {})}
+            others = ((s, rule) for s, kept in self._rules.items() if s != stream_id for rule in kept)
+            everything = [*others, *((stream_id, rule) for rule in rules)]
+            self._file.save(
+                StateFile.document(
+                    self.app_id,
+                    ((s, rule.cdn_url, rule.status) for s, rule in everything),
+                    ((s, n, t) for s, (n, t) in sequences.items()),
+                )
+            )
+        if rules:
+            self._rules[stream_id] = rules
+        else:
+            self._rules.pop(stream_id, None)
+        if sequence is not None:
+            self._sequences[stream_id] = (sequence, now)
+            if len(self._sequences) > SEQUENCE_BOUND:  # old entries no longer constrain anything
+                self._sequences = {k: v for k, v in self._sequences.items() if now - v[1] < SEQUENCE_WINDOW}
