@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,7 +12,9 @@ import venv
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from zego_provider.emulator import EmulatorAdmin
 
@@ -129,3 +132,20 @@ def test_create_and_clear_round_trip_against_the_installed_emulator(installed: P
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
+
+
+def test_the_native_plugin_is_installed_and_serves_its_schema(installed: Path) -> None:
+    plugin = subprocess.Popen(
+        [str(installed / "pulumi-resource-zego"), "127.0.0.1:1"], stdout=subprocess.PIPE, cwd=installed, text=True
+    )
+    try:
+        assert plugin.stdout is not None
+        port = int(plugin.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            reply = stub.GetSchema(provider_pb2.GetSchemaRequest(), timeout=30)
+        assert json.loads(reply.schema)["resources"].keys() == {"zego:index:CdnTransferRuleSet"}
+    finally:
+        plugin.terminate()
+        plugin.wait(timeout=10)

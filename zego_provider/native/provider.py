@@ -3,11 +3,13 @@
 A thin adapter, like the dynamic provider: it turns Pulumi's property values (camelCase,
 possibly secret or computed) into the plain snake_case dicts of `zego_provider.lifecycle`,
 and back. One process serves one provider instance (the engine starts a process per
-provider resource), so its settings are those of one AppId.
+provider resource), so its settings are those of one AppId. ZEGO calls run in worker threads:
+the engine sends operations in parallel, and the SDK serves them on one event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -49,6 +51,10 @@ log = logging.getLogger(__name__)
 
 FIELDS = {property_name(field): field for field in RuleSetInputs.model_fields}
 """Pulumi property name -> lifecycle field (`streamId` -> `stream_id`)."""
+
+
+REPLACING_SETTINGS = ("appId", "isTest")
+"""Provider inputs whose change moves the rule sets to another app or environment."""
 
 
 class ZegoProviderError(ZegoError):
@@ -167,6 +173,29 @@ class ZegoProvider(Provider):
                 failures = [CheckFailure(_input_of(name), reason) for name, reason in error.problems]
         return CheckResponse(inputs=request.new_inputs, failures=failures)
 
+    async def diff_config(self, request: DiffRequest) -> DiffResponse:
+        """Another AppId or environment replaces the provider, and so every rule set it manages
+        (created in the new app, deleted from the old): its relays live in the other app. Any other
+        setting (the secret, the endpoint, limits) is an update.
+
+        The engine also asks this when a rule set moves to another provider resource (a renamed
+        provider, default to explicit): only another app or environment replaces the rule set then,
+        so AppId and environment are compared as resolved, the `ZEGO_*` environment included.
+        """
+        olds, _ = _settings(request.old_state)
+        news, unknown = _settings(request.new_inputs)
+        changed = sorted(
+            input_name(setting)
+            for setting in SETTINGS
+            if input_name(setting) in unknown or not _same(olds.get(setting.pulumi_key), news.get(setting.pulumi_key))
+        )
+        old_app, new_app = _app_of(olds), _app_of(news)
+        if old_app is not None and new_app is not None and not unknown:
+            replaces = [name for name, old, new in zip(REPLACING_SETTINGS, old_app, new_app, strict=True) if old != new]
+        else:
+            replaces = [name for name in changed if name in REPLACING_SETTINGS]
+        return DiffResponse(changes=bool(changed), replaces=replaces, diffs=changed)
+
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         """Read the settings: provider inputs (or the stack's `zego:*` config), then the environment.
 
@@ -242,17 +271,19 @@ class ZegoProvider(Provider):
     async def create(self, request: CreateRequest) -> CreateResponse:
         _require_rule_set(request.type)
         props = RuleSetProperties(request.properties)
-        id_, outs = self._lifecycle().create(props.fields)
+        id_, outs = await asyncio.to_thread(self._lifecycle().create, props.fields)
         return CreateResponse(id_, props.output(outs))
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         olds = RuleSetProperties(request.olds)
         news = RuleSetProperties(request.news)
-        outs = self._lifecycle().update(olds.fields, news.fields)
+        outs = await asyncio.to_thread(self._lifecycle().update, olds.fields, news.fields)
         return UpdateResponse(news.output(outs))
 
     async def delete(self, request: DeleteRequest) -> None:
-        self._lifecycle().delete(request.resource_id, RuleSetProperties(request.properties).fields)
+        await asyncio.to_thread(
+            self._lifecycle().delete, request.resource_id, RuleSetProperties(request.properties).fields
+        )
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         """Refresh keeps the recorded state; an import (an id alone) learns the stream id from it
@@ -303,6 +334,20 @@ def _settings(
             if legacy is not None:
                 stack[setting.pulumi_key] = legacy
     return stack, unknown
+
+
+def _app_of(stack: Mapping[str, Any]) -> tuple[int, bool] | None:
+    """The AppId and environment these settings resolve to (environment included), None if invalid."""
+    try:
+        config = ProviderConfig.from_sources(stack, os.environ)
+    except ZegoConfigError:
+        return None
+    return config.app_id, config.is_test
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Settings compared as the user wrote them: `1234` and `"1234"`, `true` and `"true"` are one value."""
+    return str(old).lower() == str(new).lower()
 
 
 def _input_of(name: str) -> str:

@@ -4,6 +4,7 @@ The SDK's servicer turns any exception into `message:\n<stack>`; a ZEGO error (o
 state problem the user can fix) must instead reach the progress view as one line with the code,
 meaning, fix and RequestId. So each operation of the SDK's servicer is wrapped to answer such an
 error with a one-line gRPC status; any other exception (a bug) keeps the SDK's stack trace.
+DiffConfig is served here whole: the SDK's encodes its answer wrong (see `_diff_config`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from pulumi.provider.experimental.property_value import PropertyValue
+from pulumi.provider.experimental.provider import DiffRequest
 from pulumi.provider.experimental.server import ProviderServicer
+from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
@@ -75,8 +79,37 @@ def _answer_in_one_line(name: str) -> Handler:
     return operation
 
 
+async def _diff_config(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    """DiffConfig, encoded right: the SDK's (3.272) puts the `changes` bool into the DiffChanges enum,
+    where True reads as DIFF_NONE, so that a changed AppId would never replace the provider."""
+    try:
+        response = await self._provider.diff_config(
+            DiffRequest(
+                request.urn,
+                request.id,
+                PropertyValue.unmarshal_map(request.olds),
+                PropertyValue.unmarshal_map(request.news),
+                list(request.ignoreChanges),
+            )
+        )
+    except ZegoError as error:
+        await context.abort(grpc.StatusCode.UNKNOWN, one_line(error))
+    changes = {None: proto.DiffResponse.DIFF_UNKNOWN, False: proto.DiffResponse.DIFF_NONE}.get(
+        response.changes, proto.DiffResponse.DIFF_SOME
+    )
+    return proto.DiffResponse(
+        changes=changes,
+        replaces=response.replaces,
+        stables=response.stables,
+        diffs=response.diffs,
+        deleteBeforeReplace=response.delete_before_replace,
+    )
+
+
 ZegoServicer: type[ProviderServicer] = type(
-    "ZegoServicer", (ProviderServicer,), {name: _answer_in_one_line(name) for name in OPERATIONS}
+    "ZegoServicer",
+    (ProviderServicer,),
+    {**{name: _answer_in_one_line(name) for name in OPERATIONS}, "DiffConfig": _diff_config},
 )
 
 
