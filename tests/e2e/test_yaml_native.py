@@ -254,3 +254,63 @@ def test_the_plugin_serves_its_schema(two_apps: TwoApps) -> None:
     provider = schema["provider"]["inputProperties"]
     assert {"appId", "serverSecret", "endpoint", "isTest", "rateLimit", "timeout"} <= set(provider)
     assert provider["serverSecret"].get("secret") is True
+
+
+TWO_PLAIN_APPS = f"""name: {PROJECT}
+runtime: yaml
+plugins:
+  providers:
+    - name: zego
+      path: {PLUGIN}
+resources:
+  appA:
+    type: pulumi:providers:zego
+    properties:
+      appId: ${{testAppId}}
+      serverSecret: ${{testServerSecret}}
+      endpoint: ${{testEndpoint}}
+  appB:
+    type: pulumi:providers:zego
+    properties:
+      appId: ${{productionAppId}}
+      serverSecret: ${{productionServerSecret}}
+      endpoint: ${{productionEndpoint}}
+"""
+
+
+def rule_set(name: str, stream: str, urls: list[str], provider: str) -> str:
+    return (
+        f"  {name}:\n    type: {RULE_SET}\n    properties:\n      streamId: {stream}\n"
+        f"      cdnUrls: [{', '.join(urls)}]\n    options:\n      provider: ${{{provider}}}\n"
+    )
+
+
+def test_a_rule_set_moved_to_the_other_app_is_created_there_and_cleared_on_the_old(two_apps: TwoApps) -> None:
+    two_apps.program.write_text(TWO_PLAIN_APPS + rule_set("lobby", "lobby", [LOBBY], "appA"))
+    two_apps.up()
+    assert two_apps.live() == {TEST_APP: {"lobby": [LOBBY]}, PRODUCTION_APP: {}}
+
+    two_apps.program.write_text(TWO_PLAIN_APPS + rule_set("lobby", "lobby", [LOBBY], "appB"))
+    two_apps.up()
+    assert two_apps.live() == {TEST_APP: {}, PRODUCTION_APP: {"lobby": [LOBBY]}}
+    [lobby] = [r for r in two_apps.resources() if r["type"] == RULE_SET]
+    assert lobby["id"] == f"{PRODUCTION_APP}:lobby"
+    assert [e["action"] for e in two_apps.requests()[TEST_APP]][-1] == "ClearCDNTransferRule"
+
+    two_apps.destroy()
+    assert two_apps.live() == {TEST_APP: {}, PRODUCTION_APP: {}}
+
+
+def test_one_stream_id_on_both_apps_is_two_streams(two_apps: TwoApps) -> None:
+    both = rule_set("lobbyA", "lobby", [LOBBY], "appA") + rule_set("lobbyB", "lobby", [LOBBY_BACKUP], "appB")
+    two_apps.program.write_text(TWO_PLAIN_APPS + both)
+    two_apps.up()
+    assert two_apps.live() == {TEST_APP: {"lobby": [LOBBY]}, PRODUCTION_APP: {"lobby": [LOBBY_BACKUP]}}
+
+    two_apps.program.write_text(TWO_PLAIN_APPS + rule_set("lobbyB", "lobby", [LOBBY_BACKUP], "appB"))
+    two_apps.up()  # dropping app A's rule set clears app A's stream only
+    assert two_apps.live() == {TEST_APP: {}, PRODUCTION_APP: {"lobby": [LOBBY_BACKUP]}}
+    assert two_apps.requests()[TEST_APP][-1]["action"] == "ClearCDNTransferRule"
+
+    two_apps.destroy()
+    assert two_apps.live() == {TEST_APP: {}, PRODUCTION_APP: {}}
