@@ -184,9 +184,9 @@ def test_a_wrong_server_secret_reads_as_one_line_with_code_meaning_and_request_i
     assert result.returncode != 0
     assert "Traceback" not in output
     failures = [line for line in output.splitlines() if "100000005" in line]
-    assert failures, output
-    for line in failures:
-        assert "signature wrong" in line and "RequestId" in line, line
+    assert len(failures) >= 2, output  # the progress view and the diagnostics
+    for line in failures:  # each complete on its own line: code, meaning, RequestId, fix
+        assert "signature wrong" in line and "RequestId" in line and "serverSecret" in line, line
     assert "wrong-secret-made-up" not in output
     refused = two_apps.requests()[PRODUCTION_APP]
     assert refused and {e["code"] for e in refused} == {100000005}
