@@ -23,8 +23,8 @@ one checked a process of its own, as the engine does (tests/integration does so)
 Limits (README, "Lifecycle hazards"): the claims live in one provider process, so rule sets
 of another stack, or left out by `--target`, are not seen. Claims are per stream, not per
 resource, so that a rename is seen; the native provider, which is told the URN, records who
-declares each stream, for its diagnostics and so that a rule set's later declaration replaces its
-earlier one.
+declares each stream: to refuse a second rule set on a stream, to name the declaring rule set in
+its diagnostics, and so that a rule set's later declaration replaces its earlier one.
 """
 
 from __future__ import annotations
@@ -68,15 +68,20 @@ class StreamClaims:
         self._lock = threading.Lock()
         self._declarations: dict[str, dict[str | None, frozenset[str] | None]] = {}
 
-    def declare(self, stream_id: str, cdn_urls: Iterable[str] | None, *, owner: str | None = None) -> None:
-        """Record that a rule set of this deployment declares `stream_id`; None = its URLs are not known yet."""
+    def declare(self, stream_id: str, cdn_urls: Iterable[str] | None, *, owner: str | None = None) -> frozenset[str]:
+        """Record that a rule set of this deployment declares `stream_id`; None = its URLs are not known yet.
+
+        Returns the other owners that declared it before (atomically, for parallel checks).
+        """
         with self._lock:
             declarations = self._declarations.setdefault(stream_id, {})
+            others = frozenset(known for known in declarations if known is not None and known != owner)
             urls = None if cdn_urls is None else frozenset(cdn_urls)
             if owner is None and None in declarations:
                 earlier = declarations[None]
                 urls = None if earlier is None or urls is None else earlier | urls
             declarations[owner] = urls
+            return others
 
     def claim(self, stream_id: str) -> Claim | None:
         """What this deployment declares for `stream_id`, or None when no rule set of it does."""

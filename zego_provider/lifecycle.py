@@ -161,8 +161,14 @@ class RuleSetLifecycle:
             return Checked(dict(inputs), problems)
         normalized = model.model_dump()
         normalized.update({key: inputs[key] for key in unknown})
-        if "stream_id" not in unknown:
-            self._claims.declare(model.stream_id, None if "cdn_urls" in unknown else model.cdn_urls, owner=owner)
+        if "stream_id" in unknown:
+            return Checked(normalized)
+        others = self._claims.declare(model.stream_id, None if "cdn_urls" in unknown else model.cdn_urls, owner=owner)
+        if others:
+            # Two rule sets of one deployment on one stream: the delete of either would remove the
+            # other's relays. Only a front-end that knows the URN sees this (the dynamic resource
+            # refuses it in the program instead).
+            return Checked(normalized, [("stream_id", _declared_twice(model.stream_id, sorted(others)[0]))])
         return Checked(normalized)
 
     def inputs(self, props: Mapping[str, Any]) -> RuleSetInputs:
@@ -306,6 +312,14 @@ class RuleSetLifecycle:
         for url in urls:
             with _absent_counts_as_done():
                 client.delete_cdn_transfer_rule(stream_id, url)
+
+
+def _declared_twice(stream_id: str, other: str) -> str:
+    name = other.rsplit("::", 1)[-1]
+    return (
+        f"stream {stream_id!r} is also declared by the rule set {name!r} ({other}): one rule set owns every "
+        "relay of a stream (the delete of either would remove the other's), so list all its URLs in one of them"
+    )
 
 
 def one_line(error: BaseException) -> str:

@@ -180,3 +180,19 @@ def test_one_line_keeps_code_meaning_fix_and_request_id() -> None:
     assert "\n" not in line
     for part in ("code 100000005", "signature wrong", "check zego:serverSecret", "RequestId req-9", "Rolled back"):
         assert part in line
+
+
+def test_a_second_rule_set_on_a_stream_is_refused_naming_the_first(
+    rule_sets: RuleSetLifecycle, claims: StreamClaims
+) -> None:
+    first = "urn:pulumi:dev::p::zego:index:CdnTransferRuleSet::lobby"
+    assert rule_sets.check(fields("s", A), owner=first).problems == []
+    assert rule_sets.check(fields("s", A), owner=first).problems == []  # checked again: still the same owner
+    [(path, reason)] = rule_sets.check(fields("s", B), owner=first.replace("lobby", "stage")).problems
+    assert path == "stream_id" and "'lobby'" in reason and first in reason
+
+
+def test_without_owners_a_stream_declared_twice_is_not_refused_here(rule_sets: RuleSetLifecycle) -> None:
+    """The dynamic resource knows no URN: its program refuses a second rule set (StreamDeclaredTwiceError)."""
+    assert rule_sets.check(fields("s", A)).problems == []
+    assert rule_sets.check(fields("s", B)).problems == []

@@ -335,3 +335,15 @@ def test_a_rule_set_moving_to_a_provider_of_the_same_app_is_not_replaced(monkeyp
     assert moved.replaces == [] and moved.changes
     elsewhere = run(ZegoProvider().diff_config(DiffRequest("urn:p", "id", {}, pmap(appId=42), [])))
     assert elsewhere.replaces == ["appId"]
+
+
+def test_a_null_input_takes_its_default(provider: ZegoProvider) -> None:
+    response = check(provider, {**rule_set("s", A), "stopRelaysOnDelete": PropertyValue.null()})
+    assert response.failures == [] and plain(response.inputs)["stopRelaysOnDelete"] is True
+
+
+def test_two_rule_sets_on_one_stream_are_refused_at_check(provider: ZegoProvider, zego: FakeZego) -> None:
+    assert check(provider, rule_set("s", A)).failures == []
+    failures = check(provider, rule_set("s", B), urn=URN.replace("::lobby", "::stage")).failures
+    assert [failure.property for failure in failures] == ["streamId"] and "'lobby'" in failures[0].reason
+    assert zego.calls == []

@@ -120,8 +120,8 @@ class RuleSetProperties:
         self.secret: set[str] = set()
         self.unknown: set[str] = set()
         for name, value in properties.items():
-            if name.startswith("__"):
-                continue
+            if name.startswith("__") or value.value is None:
+                continue  # the engine's own keys; a null input is an input not given (its default applies)
             field = FIELDS.get(name, name)  # an unknown name stays as is, for check to refuse
             self.fields[field] = _plain(value)
             if value.contains_secret():
