@@ -188,6 +188,27 @@ def run_readme_teardown_stdin(tmp_path: Path, emulator: ZegoEmulator) -> None:
     assert emulator.admin.streams() == {}
 
 
+def run_yaml_example_readme(tmp_path: Path, emulator: ZegoEmulator) -> None:
+    """The two-app YAML session as written, with its own two emulator processes on free ports
+    (the shared emulator fixture stays unused: no call may reach it)."""
+    project = tmp_path / "examples" / "yaml"
+    shutil.copytree(REPO / "examples" / "yaml", project)
+    (tmp_path / "plugins").symlink_to(REPO / "plugins")  # what ../../plugins/zego names
+    code = snippet("examples/yaml/README.md", "ZEGO_SERVER_SECRET=").code
+    for port in ("8081", "8082"):
+        assert port in code
+        code = code.replace(port, str(free_port()))
+    pulumi = LocalPulumi(tmp_path / "work", project, extra_env={"ZEGO_PROVIDER_PYTHON": sys.executable})
+    # A failed step must not leave the two emulators running.
+    result = bash("trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + code, pulumi.env, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after_up, *after_destroy = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {stream: len(rules) for stream, rules in json.loads(after_up).items()} == {"keynote": 2}
+    assert after_destroy == ["{}", "{}"]  # both apps cleared
+    assert "Traceback" not in result.stdout + result.stderr
+    assert emulator.admin.requests() == []
+
+
 RUNNERS: dict[tuple[str, str], Callable[[Path, ZegoEmulator], None]] = {
     ("README.md", "pulumi up --yes"): run_readme_interrupted_runs,
     ("README.md", "pulumi destroy --yes"): run_readme_interrupted_runs,
@@ -201,6 +222,7 @@ RUNNERS: dict[tuple[str, str], Callable[[Path, ZegoEmulator], None]] = {
     ("README.md", "from zego_provider import ZegoClient"): run_readme_python_client,
     ("README.md", "export ZEGO_APP_ID="): run_readme_emulator_session,
     ("examples/stream_environment/README.md", "pulumi stack init"): run_stream_environment_readme,
+    ("examples/yaml/README.md", "ZEGO_SERVER_SECRET="): run_yaml_example_readme,
 }
 
 
