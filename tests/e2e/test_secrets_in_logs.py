@@ -2,8 +2,10 @@
 the ServerSecret, a Signature or a SignatureNonce.
 
 A logged Signature is a bearer token for about ten minutes (ZEGO signs AppId, nonce, secret and
-Timestamp only). The emulator's request log gives every nonce and Timestamp it received; the
-Signature of each is recomputed from them, so the scan knows every credential that was sent.
+Timestamp only). The emulator runs in this process: recording what its gateway accepts
+(`EmulatorState.accept_nonce`) gives every nonce and Timestamp it received (its request log
+keeps no nonce, on purpose); the Signature of each is recomputed from them, so the scan knows
+every credential that was sent.
 """
 
 from __future__ import annotations
@@ -26,14 +28,27 @@ STREAMS = {
 }
 
 
-def sent_credentials(stack: Stack) -> set[str]:
+def record_accepted_nonces(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """From now on, every (nonce, Timestamp) the emulator's gateway accepts."""
+    accepted: list[tuple[str, int]] = []
+    state = stack.emulator.state
+    original = state.accept_nonce
+
+    def recording(nonce: str, timestamp: float) -> bool:
+        fresh = original(nonce, timestamp)
+        if fresh:
+            accepted.append((nonce, int(timestamp)))
+        return fresh
+
+    monkeypatch.setattr(state, "accept_nonce", recording)
+    return accepted
+
+
+def sent_credentials(accepted: list[tuple[str, int]]) -> set[str]:
     """Every nonce the emulator received, and the Signature that went with it."""
-    found: set[str] = set()
-    for entry in stack.emulator.admin.requests():
-        nonce, timestamp = entry["params"].get("SignatureNonce"), entry["params"].get("Timestamp")
-        if nonce and timestamp:
-            found |= {nonce, sign(APP_ID, nonce, SECRET, int(timestamp))}
-    return found
+    return {
+        credential for nonce, timestamp in accepted for credential in (nonce, sign(APP_ID, nonce, SECRET, timestamp))
+    }
 
 
 @pytest.fixture
@@ -52,9 +67,10 @@ def python_logs_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.usefixtures("python_logs_everything")
 @pytest.mark.parametrize("secret_from", ["config", "env"])
 def test_verbose_pulumi_output_holds_no_secret_signature_or_nonce(
-    make_stack: Callable[..., Stack], secret_from: str
+    make_stack: Callable[..., Stack], secret_from: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = make_stack(secret_from=secret_from)
+    accepted = record_accepted_nonces(stack, monkeypatch)
     stack.set_streams(STREAMS)
     admin = stack.emulator.admin
     # A server error and a dropped connection on the way: retries log warnings in the provider.
@@ -72,7 +88,7 @@ def test_verbose_pulumi_output_holds_no_secret_signature_or_nonce(
     # urllib3's request lines (redacted) all reached the output.
     assert "Planner decided to create" in output and "retrying in" in output
     assert "urllib3.connectionpool DEBUG" in output and "Signature=<redacted>" in output
-    credentials = sent_credentials(stack)
+    credentials = sent_credentials(accepted)
     assert len(credentials) >= 2 * 8  # 3 creates + 1 retry, 3 deletes + 2 clears + 2 retries
     assert SECRET not in output
     leaked = sorted(credential for credential in credentials if credential in output)
