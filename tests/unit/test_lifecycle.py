@@ -17,16 +17,6 @@ APP_ID = 1234567890
 
 
 @pytest.fixture
-def zego() -> FakeZego:
-    return FakeZego()
-
-
-@pytest.fixture
-def claims() -> StreamClaims:
-    return StreamClaims()
-
-
-@pytest.fixture
 def rule_sets(zego: FakeZego, claims: StreamClaims) -> RuleSetLifecycle:
     return RuleSetLifecycle(lambda: zego, claims, app_id=APP_ID, is_test=False)
 

@@ -73,16 +73,6 @@ def no_zego_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(setting.env_var, raising=False)
 
 
-@pytest.fixture
-def zego() -> FakeZego:
-    return FakeZego()
-
-
-@pytest.fixture
-def claims() -> StreamClaims:
-    return StreamClaims()
-
-
 def configured(zego: FakeZego, claims: StreamClaims, **settings: Any) -> ZegoProvider:
     provider = ZegoProvider(client_factory=lambda config: zego, claims=claims)
     args = {"appId": APP_ID, "serverSecret": PropertyValue(SECRET, is_secret=True), "endpoint": "http://127.0.0.1:9"}

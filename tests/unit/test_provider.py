@@ -31,16 +31,6 @@ def configure(provider: CdnTransferRuleSetProvider, **settings: str) -> None:
 
 
 @pytest.fixture
-def zego() -> FakeZego:
-    return FakeZego()
-
-
-@pytest.fixture
-def claims() -> StreamClaims:
-    return StreamClaims()
-
-
-@pytest.fixture
 def provider(zego: FakeZego, claims: StreamClaims) -> CdnTransferRuleSetProvider:
     made = CdnTransferRuleSetProvider(client_factory=lambda config: zego, claims=claims)
     configure(made)
