@@ -4,9 +4,7 @@ with the SDK's generated stubs, talking HTTP to an in-process emulator."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,9 +12,10 @@ from typing import Any
 import grpc
 import pytest
 from pulumi.provider.experimental.property_value import PropertyValue
-from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2
 from pydantic.alias_generators import to_camel
 
+from tests.support.provider_process import PluginProcess
 from zego_provider.config import SETTINGS
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native import RULE_SET_TYPE
@@ -62,37 +61,13 @@ def rule_set(stream_id: str, *urls: str) -> dict[str, Any]:
     return {"streamId": stream_id, "cdnUrls": sorted(urls), "stopRelaysOnDelete": True}
 
 
-class Plugin:
-    """One plugin process and a stub to it; stderr is kept for the secret check."""
+class Plugin(PluginProcess):
+    """One `pulumi-resource-zego` process and a stub to it; stderr is kept for the secret check."""
 
     def __init__(self, command: list[str], env: Mapping[str, str] | None = None) -> None:
         clean = {key: value for key, value in os.environ.items() if key not in {s.env_var for s in SETTINGS}}
-        self.process = subprocess.Popen(
-            [*command, "127.0.0.1:1"],  # the engine's address: never dialled by these operations
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**clean, **(env or {})},
-            text=True,
-        )
-        assert self.process.stdout is not None and self.process.stderr is not None
-        self._stderr: list[str] = []
-        self._drain = threading.Thread(target=self._stderr.extend, args=(self.process.stderr,), daemon=True)
-        self._drain.start()
-        port = int(self.process.stdout.readline().strip())
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(self.channel).result(timeout=30)
-        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
-
-    def close(self) -> str:
-        self.channel.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self._drain.join(timeout=10)
-        return "".join(self._stderr)
+        # The engine's address comes last: never dialled by these operations.
+        super().__init__([*command, "127.0.0.1:1"], {**clean, **(env or {})})
 
     @staticmethod
     def urn(name: str) -> str:

@@ -37,20 +37,16 @@ def _plain(struct: Any) -> dict[str, Any]:
     return dict(rpc.deserialize_properties(struct, keep_unknowns=True))
 
 
-class ProviderProcess:
-    """One `python -m pulumi.dynamic` process and a gRPC stub to it."""
+class PluginProcess:
+    """A provider plugin process as the engine starts one: it prints its gRPC port on stdout,
+    and a stub to it. Its stderr is drained as it comes (a chatty plugin never blocks on a full
+    pipe) by the one reader of the pipe: close() returns all of it, for secret checks."""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], env: Mapping[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **(env or {})},
-            text=True,
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env), text=True
         )
         assert self.process.stdout is not None and self.process.stderr is not None
-        # Drain stderr as it comes, so a chatty provider never blocks on a full pipe. This is the
-        # only reader of the pipe: callers get what it read from close() (secret checks need all of it).
         self._stderr: list[str] = []
         self._drain = threading.Thread(target=self._stderr.extend, args=(self.process.stderr,), daemon=True)
         self._drain.start()
@@ -58,7 +54,6 @@ class ProviderProcess:
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
-        self.provider = serialized_provider()
 
     def close(self, timeout: float = 10.0) -> str:
         """Stop the process (waiting up to `timeout` s at each step); returns all it wrote on stderr."""
@@ -73,6 +68,14 @@ class ProviderProcess:
         if self.process.stdout is not None:
             self.process.stdout.close()
         return "".join(self._stderr)
+
+
+class ProviderProcess(PluginProcess):
+    """One `python -m pulumi.dynamic` process and a gRPC stub to it."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__([sys.executable, "-u", "-m", "pulumi.dynamic"], {**os.environ, **(env or {})})
+        self.provider = serialized_provider()
 
     def urn(self, name: str) -> str:
         return f"urn:pulumi:test::zego::{TYPE}::{name}"
