@@ -26,6 +26,10 @@ from .budget import MACHINE, redact, validate_scope
 from .errors import ZegoConfigError
 
 DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
+ZEGO_DOMAIN = "zego.im"
+"""ZEGO's hosts (global and regional) share one AppId's call counters."""
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_RATE_LIMIT = 10.0
 DEFAULT_TEST_RATE_LIMIT = 5.0
 MAX_TIMEOUT = 300.0
@@ -231,14 +235,34 @@ class ProviderConfig(BaseModel):
         return redact(self.rate_limiter)
 
     @property
+    def attempt_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of one attempt; the connect timeout never exceeds the read timeout unless set."""
+        read = DEFAULT_READ_TIMEOUT if self.timeout is None else self.timeout
+        connect = min(DEFAULT_CONNECT_TIMEOUT, read) if self.connect_timeout is None else self.connect_timeout
+        return (connect, read)
+
+    @property
+    def budget_service(self) -> str:
+        """Whose call counters the AppId's budget shares: "" for ZEGO's hosts (its regional hosts
+        share the AppId's limit), the `host:port` of any other endpoint, which counts on its own
+        (an emulator, a stand-in: two of them never share a budget)."""
+        endpoint = parse_endpoint(self.endpoint)
+        if endpoint.host == ZEGO_DOMAIN or endpoint.host.endswith("." + ZEGO_DOMAIN):
+            return ""
+        return f"{endpoint.host}:{endpoint.port or (443 if endpoint.scheme == 'https' else 80)}"
+
+    @property
     def effective_rate_limit(self) -> float:
         if self.rate_limit is not None:
             return self.rate_limit
         return DEFAULT_TEST_RATE_LIMIT if self.is_test else DEFAULT_RATE_LIMIT
 
     @classmethod
-    def from_values(cls, values: Mapping[str, Any], *, source: Callable[[Setting], str]) -> ProviderConfig:
-        """Validate, turning pydantic's errors into one ZegoConfigError naming each setting."""
+    def from_values(
+        cls, values: Mapping[str, Any], *, source: Callable[[Setting], str] = lambda setting: setting.field
+    ) -> ProviderConfig:
+        """Validate, turning pydantic's errors into one ZegoConfigError naming each setting (by
+        its field name unless `source` names where it came from)."""
         try:
             return cls.model_validate(values)
         except ValidationError as error:

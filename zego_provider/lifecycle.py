@@ -10,7 +10,6 @@ back; every rule about what to send ZEGO, in what order, and what to undo lives 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,8 +18,6 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from .claims import StreamClaims
-from .client import ZegoClient
-from .config import ProviderConfig
 from .errors import ZegoApiError, ZegoError, ZegoServerError
 from .models import RuleSetInputs, ZegoResponse
 
@@ -50,23 +47,6 @@ class RuleClient(Protocol):
     def delete_cdn_transfer_rule(self, stream_id: str, cdn_url: str) -> ZegoResponse: ...
 
     def clear_cdn_transfer_rule(self, stream_id: str) -> ZegoResponse: ...
-
-
-ClientFactory = Callable[[ProviderConfig], RuleClient]
-"""Gives a front-end its client for the settings it was configured with; `shared_client` by default."""
-
-_clients: dict[ProviderConfig, ZegoClient] = {}
-_clients_lock = threading.Lock()
-
-
-def shared_client(config: ProviderConfig) -> ZegoClient:
-    """One client per AppId, endpoint and environment in the process, so that Pulumi's parallel
-    operations share one connection pool, one rate limiter and one sequence per stream."""
-    with _clients_lock:
-        client = _clients.get(config)
-        if client is None:
-            client = _clients[config] = ZegoClient.from_config(config)
-        return client
 
 
 def resource_id(app_id: int, stream_id: str) -> str:

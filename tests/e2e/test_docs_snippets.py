@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.settings import config_of
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -178,7 +179,7 @@ def run_readme_teardown_export(tmp_path: Path, emulator: ZegoEmulator) -> None:
 
 
 def run_readme_teardown_stdin(tmp_path: Path, emulator: ZegoEmulator) -> None:
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url) as zego:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url)) as zego:
         zego.create_cdn_transfer_rule("rtc01", "rtmp://cdn.example.com/live/rtc01")
         zego.create_cdn_transfer_rule("rtc02", "rtmp://cdn.example.com/live/rtc02?token=abc")
     emulator.admin.publish("rtc02")  # running: only the Delete of its URL stops it

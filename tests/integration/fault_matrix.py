@@ -31,7 +31,7 @@ from typing import Any, Literal
 import grpc
 
 from tests.support.provider_process import ProviderProcess
-from zego_provider.client import DEFAULT_MAX_ATTEMPTS
+from zego_provider.config import DEFAULT_MAX_ATTEMPTS
 from zego_provider.emulator import ZegoEmulator
 
 APP_ID = 1234567890

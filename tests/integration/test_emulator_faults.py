@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from tests.support.settings import config_of
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 from zego_provider.emulator.admin import EmulatorAdminError
@@ -241,7 +242,7 @@ def test_the_client_retries_through_transient_faults(emulator: ZegoEmulator, adm
     admin.inject(drop=True, match={"action": CREATE})
     admin.inject(malformed=True, match={"action": CREATE})
     with ZegoClient(
-        APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off", max_attempts=5, sleep=lambda _: None
+        config_of(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off", max_attempts=5), sleep=lambda _: None
     ) as client:
         assert client.create_cdn_transfer_rule(STREAM, URL).ok
 
@@ -265,7 +266,7 @@ def test_the_client_reports_a_fault_that_persists(
 
     with (
         ZegoClient(
-            APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off", max_attempts=2, sleep=lambda _: None
+            config_of(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off", max_attempts=2), sleep=lambda _: None
         ) as client,
         pytest.raises(error),
     ):

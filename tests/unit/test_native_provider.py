@@ -25,8 +25,8 @@ from pulumi.provider.experimental.provider import (
 from zego_provider.claims import StreamClaims
 from zego_provider.config import SETTINGS
 from zego_provider.errors import ZegoConfigError, ZegoInvalidInputError
+from zego_provider.frontend import ZegoProviderError
 from zego_provider.native import RULE_SET_TYPE, ZegoProvider
-from zego_provider.native.provider import ZegoProviderError
 
 from .fake_zego import A_NEW, CLEAR, CREATE, DELETE, A, B, FakeZego, invalid
 

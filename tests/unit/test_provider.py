@@ -11,12 +11,12 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from zego_provider import lifecycle
-from zego_provider import provider as provider_module
+from zego_provider import frontend, lifecycle
 from zego_provider.claims import StreamClaims, stream_claims
 from zego_provider.config import ProviderConfig
 from zego_provider.errors import ZegoInvalidInputError, ZegoServerError
-from zego_provider.provider import CdnTransferRuleSetProvider, shared_client
+from zego_provider.frontend import shared_client
+from zego_provider.provider import CdnTransferRuleSetProvider
 
 from .fake_zego import A_NEW, CLEAR, CREATE, DELETE, A, B, C, D, FakeZego, invalid, server_error
 
@@ -444,8 +444,8 @@ def test_neither_seam_nor_settings_are_pickled(provider: CdnTransferRuleSetProvi
     blob = pickler.dumps(provider)
     assert SECRET.encode() not in blob
     restored = pickler.loads(blob)
-    assert restored._client_factory is shared_client and restored._claims is stream_claims
-    assert restored._config is None
+    assert restored._core.client_factory is shared_client and restored._core.claims is stream_claims
+    assert restored._core._config is None
 
 
 def test_the_default_client_is_shared_per_settings() -> None:
@@ -457,4 +457,4 @@ def test_the_default_client_is_shared_per_settings() -> None:
         assert shared_client(config) is client
     finally:
         client.close()
-        provider_module._clients.pop(config, None)
+        frontend._clients.pop(config, None)
