@@ -68,7 +68,7 @@ test: lint venv-newest redis
 		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: venv
-	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m tests.support.demo
+	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m devkit.demo
 
 acceptance: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(VENV)/bin/pytest -rs tests/acceptance

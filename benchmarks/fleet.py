@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.redis_server import RedisServer
+from devkit.redis_server import RedisServer
 from zego_provider.emulator import ZegoEmulator
 
 from .common import APP_ID, REPO, SECRET, figure, header, run_alone

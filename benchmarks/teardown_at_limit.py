@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from tests.support.provider_process import ProviderProcess
+from devkit.provider_process import ProviderProcess
 from zego_provider.client import CLEAR, DELETE, ZegoClient
 from zego_provider.config import ProviderConfig
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pulumi_local import LocalPulumi
+from devkit.pulumi_local import LocalPulumi
 from zego_provider import ZegoClient
 
 pytestmark = pytest.mark.acceptance

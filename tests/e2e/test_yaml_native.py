@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.pulumi_local import LocalPulumi
+from devkit.pulumi_local import LocalPulumi
 from tests.support.settings import config_of
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import grpc
 
-from tests.support.provider_process import ProviderProcess
+from devkit.provider_process import ProviderProcess
 from zego_provider.config import DEFAULT_MAX_ATTEMPTS
 from zego_provider.emulator import ZegoEmulator
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.support.provider_process import ProviderProcess
+from devkit.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
 
 from .bad_inputs import APP_ID, RESOURCE_INPUTS, SETTINGS, BadInput

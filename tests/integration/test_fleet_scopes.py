@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import RedisServer, free_port
+from devkit.redis_server import RedisServer, free_port
 from tests.support.settings import config_of
 from zego_provider import ZegoConfigError
 from zego_provider.client import ZegoClient

@@ -15,7 +15,7 @@ from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.runtime.proto import provider_pb2
 from pydantic.alias_generators import to_camel
 
-from tests.support.provider_process import PluginProcess
+from devkit.provider_process import PluginProcess
 from zego_provider.config import SETTINGS
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native import RULE_SET_TYPE

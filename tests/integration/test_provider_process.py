@@ -10,7 +10,7 @@ import grpc
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
-from tests.support.provider_process import ProviderProcess
+from devkit.provider_process import ProviderProcess
 from zego_provider.emulator import ZegoEmulator
 
 APP_ID = 1234567890
