@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .budget import MACHINE, redact, validate_scope
+from .budget import MACHINE, display, validate_scope
 from .errors import ZegoConfigError
 
 DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
@@ -232,7 +232,7 @@ class ProviderConfig(BaseModel):
     @property
     def rate_limiter_display(self) -> str:
         """`rate_limiter` with any password replaced, for messages and reprs."""
-        return redact(self.rate_limiter)
+        return display(self.rate_limiter)
 
     @property
     def attempt_timeout(self) -> tuple[float, float]:

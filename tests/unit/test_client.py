@@ -25,7 +25,7 @@ from zego_provider import (
     ZegoTransportError,
     sign,
 )
-from zego_provider.errors import RETURN_CODES, is_retryable
+from zego_provider.errors import RETURN_CODES
 
 ENDPOINT = "https://rtc-api.zego.im"
 URL = ENDPOINT + "/"
@@ -107,7 +107,7 @@ def test_every_query_value_survives_encoding_exactly_once(
     assert params["CDNUrl"] == cdn_url
 
 
-@pytest.mark.parametrize("code", sorted(code for code in RETURN_CODES if is_retryable(code)))
+@pytest.mark.parametrize("code", sorted(code for code, entry in RETURN_CODES.items() if entry.retryable))
 def test_retryable_codes_are_retried_until_ok(client: ZegoClient, mocked: responses.RequestsMock, code: int) -> None:
     mocked.get(URL, **reply(code, "r1"))
     mocked.get(URL, **reply(code, "r2"))
@@ -116,7 +116,7 @@ def test_retryable_codes_are_retried_until_ok(client: ZegoClient, mocked: respon
     assert len(mocked.calls) == 3
 
 
-@pytest.mark.parametrize("code", sorted(code for code in RETURN_CODES if not is_retryable(code)))
+@pytest.mark.parametrize("code", sorted(code for code, entry in RETURN_CODES.items() if not entry.retryable))
 def test_other_codes_fail_at_once_naming_code_and_request_id(
     client: ZegoClient, mocked: responses.RequestsMock, code: int
 ) -> None:

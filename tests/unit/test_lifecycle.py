@@ -140,15 +140,6 @@ def test_delete_names_the_declaring_resource_when_it_sends_nothing(
     assert "::renamed" in caplog.text
 
 
-def test_an_absent_code_counts_as_done(
-    rule_sets: RuleSetLifecycle, zego: FakeZego, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    zego.fail(CLEAR, None, ZegoInvalidInputError("ClearCDNTransferRule", 5005, "nothing", "req-5"))
-    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5005}))
-    rule_sets.delete(f"{APP_ID}:s", fields("s"))
-    assert zego.calls == [(CLEAR, "s", None)]
-
-
 def test_read_keeps_the_state_and_an_import_learns_only_the_stream() -> None:
     assert lifecycle.read(f"{APP_ID}:s", fields("s", A)) == fields("s", A)
     assert lifecycle.read(f"{APP_ID}:s", {}) == fields("s")

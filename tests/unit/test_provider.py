@@ -11,7 +11,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from zego_provider import frontend, lifecycle
+from zego_provider import frontend
 from zego_provider.claims import StreamClaims, stream_claims
 from zego_provider.config import ProviderConfig
 from zego_provider.errors import ZegoInvalidInputError, ZegoServerError
@@ -218,17 +218,6 @@ def test_a_failed_rollback_is_noted_without_the_urls(provider: CdnTransferRuleSe
     assert (DELETE, "s", A) in zego.calls  # one failure does not stop the rest of the rollback
 
 
-def test_rollback_counts_an_absent_rule_as_deleted(
-    provider: CdnTransferRuleSetProvider, zego: FakeZego, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5004}))
-    zego.fail(CREATE, C, invalid())
-    zego.fail(DELETE, B, ZegoInvalidInputError("DeleteCDNTransferRule", 5004, "no such rule", "req-3"))
-    with pytest.raises(ZegoInvalidInputError) as caught:
-        provider.create(props("s", A, B, C))
-    assert "Rolled back the 2 rule(s)" in "\n".join(caught.value.__notes__)
-
-
 # update
 
 
@@ -337,28 +326,11 @@ def test_delete_takes_the_stream_from_the_id_when_the_state_lacks_it(
     assert zego.calls == [(CLEAR, "from&id", None)]
 
 
-def test_an_absent_code_counts_as_done_and_any_other_fails(
-    provider: CdnTransferRuleSetProvider, zego: FakeZego, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_refused_delete_fails_before_the_clear(provider: CdnTransferRuleSetProvider, zego: FakeZego) -> None:
     zego.fail(DELETE, A, ZegoInvalidInputError("DeleteCDNTransferRule", 5004, "no such rule", "req-4"))
     with pytest.raises(ZegoInvalidInputError):
         provider.delete(f"{APP_ID}:s", props("s", A, B))
     assert (CLEAR, "s", None) not in zego.calls
-
-    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5004}))
-    zego.calls.clear()
-    provider.delete(f"{APP_ID}:s", props("s", A, B))
-    assert zego.calls == [(DELETE, "s", A), (DELETE, "s", B), (CLEAR, "s", None)]
-
-
-def test_an_absent_code_on_clear_counts_as_done(
-    provider: CdnTransferRuleSetProvider, zego: FakeZego, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    zego.fail(CLEAR, None, ZegoInvalidInputError("ClearCDNTransferRule", 5005, "nothing to clear", "req-5"))
-    with pytest.raises(ZegoInvalidInputError):
-        provider.delete(f"{APP_ID}:s", props("s"))
-    monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5005}))
-    provider.delete(f"{APP_ID}:s", props("s"))
 
 
 # delete while another rule set of this deployment still declares the stream (zego_provider.claims)

@@ -63,13 +63,6 @@ class StateDocument(BaseModel):
     sequences: list[SequenceEntry]
 
 
-def _one_line(error: ValidationError) -> str:
-    first = error.errors(include_input=False, include_url=False)[0]
-    where = ".".join(strictjson.field_name(part) for part in first["loc"]) or "document"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 class StateFile:
     """One locked state file. `open()` locks, cleans and loads; `save()` writes atomically; `close()` unlocks."""
 
@@ -177,7 +170,7 @@ class StateFile:
         try:
             document = StateDocument.model_validate(raw)
         except ValidationError as error:
-            raise StateFileError(f"{problem}: {_one_line(error)}") from None
+            raise StateFileError(f"{problem}: {strictjson.problem_of(error, whole='document')}") from None
         owners = {document.app_id, *(rule.app_id for rule in document.rules)}
         owners |= {entry.app_id for entry in document.sequences}
         foreign = sorted(owner for owner in owners - {None, self.app_id} if owner is not None)

@@ -1,4 +1,4 @@
-"""Strict JSON reading for what the emulator is handed (admin bodies, its state file).
+"""Strict JSON reading for what the emulator is handed (admin bodies, its state file), and its problems in one line.
 
 pydantic-core's parser (jiter) reads the document: it never recurses past its own limit and
 reports one line. What it lets through is checked on the parsed value: `NaN`, `Infinity` or a
@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import from_json
 
 MAX_DEPTH = 32
@@ -52,7 +53,25 @@ def loads(data: bytes | str) -> Any:
     return value
 
 
-def field_name(part: str | int) -> str:
+def problem_of(error: ValidationError, *, whole: str, implicit: str = "", most: int = 3) -> str:
+    """One line naming each bad field (`rules.0.status: Input should be ...`), never input values:
+    the first `most`, then how many more. `whole` names a problem of the whole document; a path
+    step named `implicit` (a union's tag repeating the field) is left out."""
+    problems = []
+    for problem in error.errors(include_input=False, include_url=False)[:most]:
+        path: list[str] = []
+        for part in problem["loc"]:
+            text = _field_name(part)
+            if text == implicit or (path and path[-1] == text):
+                continue
+            path.append(text)
+        where = ".".join(path) or (implicit if problem["loc"] and implicit else whole)
+        problems.append(f"{where}: {problem['msg'].removeprefix('Value error, ')}")
+    more = f" (and {error.error_count() - most} more)" if error.error_count() > most else ""
+    return "; ".join(problems) + more
+
+
+def _field_name(part: str | int) -> str:
     """One step of a validation error's path, safe to print: a key the sender made up comes quoted,
     cut short and on one line, so an error message can never span lines or echo a long input."""
     text = str(part)
