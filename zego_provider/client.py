@@ -32,14 +32,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import redaction
-from .config import (
-    DEFAULT_CALL_TIME_BUDGET,
-    DEFAULT_ENDPOINT,
-    DEFAULT_MAX_ATTEMPTS,
-    ProviderConfig,
-    is_loopback_host,
-    parse_endpoint,
-)
+from .config import DEFAULT_MAX_ATTEMPTS, ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
     ZegoRateLimitError,
@@ -51,6 +44,7 @@ from .ratelimit import RateLimiter, shared_limiter
 from .retry import backoff
 from .scope import MACHINE
 from .sequence import stream_order
+from .settings import DEFAULT_CALL_TIME_BUDGET, DEFAULT_ENDPOINT
 from .signing import ZegoSignatureAuth
 
 log = logging.getLogger(__name__)
@@ -177,8 +171,7 @@ class ZegoClient:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> ZegoClient:
-        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT,
-        ZEGO_RATE_LIMITER, ZEGO_CALL_TIME_BUDGET and ZEGO_TIMEOUT."""
+        """Build from the environment: every setting's ZEGO_* variable (`zego_provider.settings.SETTINGS`)."""
         return cls.from_config(ProviderConfig.from_env(env), **options)
 
     def __repr__(self) -> str:

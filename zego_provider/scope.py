@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from .errors import ZegoConfigError
+from .settings import Source, setting
 
 if TYPE_CHECKING:
     import redis
@@ -22,7 +23,8 @@ PROCESS = "process"
 MACHINE = "machine"
 OFF = "off"
 REDIS_SCHEMES = ("redis", "rediss")
-SETTING_NAME = "zego:rateLimiter (ZEGO_RATE_LIMITER)"
+SETTING_NAME = setting("rate_limiter").named(Source.EITHER)
+"""How a problem found at run time names the setting (`zego-cdn` renames it: `settings.named_for`)."""
 REDIS_TIMEOUT = 2.0
 """Seconds to connect to or hear from Redis before reporting it: a fleet waits for nothing silently."""
 

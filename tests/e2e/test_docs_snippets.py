@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.settings_env import without_settings
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -58,7 +59,7 @@ def bash(code: str, env: dict[str, str], cwd: Path, timeout: float = 300) -> sub
 def zego_env(emulator: ZegoEmulator) -> dict[str, str]:
     venv_bin = str(Path(sys.prefix) / "bin")
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ZEGO_")},
+        **without_settings(os.environ),
         "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
         "ZEGO_APP_ID": str(APP_ID),
         "ZEGO_SERVER_SECRET": SECRET,

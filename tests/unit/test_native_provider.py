@@ -22,6 +22,7 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
 )
 
+from tests.support.settings_env import clear_settings
 from zego_provider.claims import StreamClaims
 from zego_provider.config import SETTINGS
 from zego_provider.errors import ZegoConfigError, ZegoInvalidInputError
@@ -69,8 +70,7 @@ def rule_set(stream_id: str, *urls: str, stop: bool = True) -> dict[str, Propert
 
 @pytest.fixture(autouse=True)
 def no_zego_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
+    clear_settings(monkeypatch)
 
 
 def configured(zego: FakeZego, claims: StreamClaims, **settings: Any) -> ZegoProvider:

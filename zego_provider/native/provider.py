@@ -41,10 +41,11 @@ from pulumi.provider.experimental.provider import (
 
 from .. import lifecycle
 from ..claims import StreamClaims, stream_claims
-from ..config import SETTINGS, ProviderConfig
+from ..config import ProviderConfig
 from ..errors import ZegoConfigError, ZegoError
 from ..lifecycle import ClientFactory, RuleClient, RuleSetLifecycle, shared_client
 from ..models import RuleSetInputs
+from ..settings import declared
 from .schema import RULE_SET_TYPE, input_name, package_schema, property_name
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class ZegoProvider(Provider):
         news, unknown = _settings(request.new_inputs)
         changed = sorted(
             input_name(setting)
-            for setting in SETTINGS
+            for setting in declared()
             if input_name(setting) in unknown or not _same(olds.get(setting.pulumi_key), news.get(setting.pulumi_key))
         )
         old_app, new_app = _app_of(olds), _app_of(news)
@@ -320,7 +321,7 @@ def _settings(
     variables = variables or {}
     stack: dict[str, Any] = {}
     unknown: set[str] = set()
-    for setting in SETTINGS:
+    for setting in declared():
         name = input_name(setting)
         value = args.get(name)
         if value is not None and value.value is not None:
