@@ -172,7 +172,7 @@ class ZegoProvider(Provider):
                 ProviderConfig.from_sources(stack, os.environ)
             except ZegoConfigError as error:
                 failures = [CheckFailure(_input_of(name), reason) for name, reason in error.problems]
-        return CheckResponse(inputs=request.new_inputs, failures=failures)
+        return CheckResponse(inputs=_secret_settings_marked(request.new_inputs), failures=failures)
 
     async def diff_config(self, request: DiffRequest) -> DiffResponse:
         """Another AppId or environment replaces the provider, and so every rule set it manages
@@ -335,6 +335,19 @@ def _settings(
             if legacy is not None:
                 stack[setting.pulumi_key] = legacy
     return stack, unknown
+
+
+def _secret_settings_marked(inputs: Mapping[str, PropertyValue]) -> dict[str, PropertyValue]:
+    """The provider inputs with every setting that can carry a credential marked secret, whatever
+    the program passed (a plain string, an SDK built from an older schema): the engine stores the
+    checked inputs, so these are encrypted in state."""
+    secret = {input_name(setting) for setting in declared() if setting.secret}
+    return {
+        name: PropertyValue(value.value, is_secret=True, dependencies=value.dependencies)
+        if name in secret and not value.is_secret and isinstance(value.value, str)
+        else value
+        for name, value in inputs.items()
+    }
 
 
 def _app_of(stack: Mapping[str, Any]) -> tuple[int, bool] | None:
