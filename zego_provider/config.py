@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from .budget import MACHINE, redact, validate_scope
 from .errors import ZegoConfigError
-from .scope import MACHINE, redact, validate_scope
 from .settings import (
     DEFAULT_CALL_TIME_BUDGET,
     DEFAULT_ENDPOINT,

@@ -10,8 +10,8 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime.settings import get_monitor
 
+from .budget import redact
 from .provider import CdnTransferRuleSetProvider
-from .scope import redact
 from .settings import Setting, declared
 
 

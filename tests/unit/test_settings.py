@@ -11,12 +11,12 @@ import pytest
 
 from tests.support.settings_env import clear_settings, setting_variables, unset_settings, without_settings
 from zego_provider import settings
+from zego_provider.budget.scope import MACHINE, SETTING_NAME
 from zego_provider.cli import main as zego_cdn
 from zego_provider.client import DEFAULT_TIMEOUT
 from zego_provider.config import ProviderConfig
 from zego_provider.errors import ZegoConfigError
 from zego_provider.native.schema import input_name, package_schema
-from zego_provider.scope import MACHINE, SETTING_NAME
 from zego_provider.settings import SETTINGS, Setting, Source, markdown_table, named_for, replace_table, table_in
 
 REPO = Path(__file__).resolve().parents[2]
