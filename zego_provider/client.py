@@ -33,14 +33,7 @@ from urllib3.util.retry import Retry
 
 from . import redaction
 from .budget import MACHINE, Budget, open_budget
-from .config import (
-    DEFAULT_CALL_TIME_BUDGET,
-    DEFAULT_ENDPOINT,
-    DEFAULT_MAX_ATTEMPTS,
-    ProviderConfig,
-    is_loopback_host,
-    parse_endpoint,
-)
+from .config import DEFAULT_MAX_ATTEMPTS, ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
     ZegoRateLimitError,
@@ -49,6 +42,7 @@ from .errors import (
 )
 from .models import ZegoResponse
 from .retry import backoff
+from .settings import DEFAULT_CALL_TIME_BUDGET, DEFAULT_ENDPOINT
 from .signing import ZegoSignatureAuth
 
 log = logging.getLogger(__name__)
@@ -169,8 +163,7 @@ class ZegoClient:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> ZegoClient:
-        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT,
-        ZEGO_RATE_LIMITER, ZEGO_CALL_TIME_BUDGET and ZEGO_TIMEOUT."""
+        """Build from the environment: every setting's ZEGO_* variable (`zego_provider.settings.SETTINGS`)."""
         return cls.from_config(ProviderConfig.from_env(env), **options)
 
     def __repr__(self) -> str:
