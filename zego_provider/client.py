@@ -90,7 +90,7 @@ class ZegoClient:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ZegoClient:
-        """A client of the settings in the ZEGO_* environment (see `config.SETTINGS`)."""
+        """A client of the settings in the ZEGO_* environment (`zego_provider.settings.SETTINGS`)."""
         return cls(ProviderConfig.from_env(env))
 
     def __repr__(self) -> str:

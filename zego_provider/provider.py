@@ -5,10 +5,17 @@ in `zego_provider.lifecycle`, shared with the native provider; this class turns 
 provider's calls into it, and its settings, client and lifecycle are the `ProviderCore` it
 shares with the native provider. It knows nothing of URLs or signatures. It holds no state
 when it is pickled into the Pulumi state: credentials are read in `configure`, inside the
-provider process, so the serialized provider is a small reference to this class (this path,
-`zego_provider.provider.CdnTransferRuleSetProvider`, is in every stack's state: it stays).
+provider process, so the serialized provider is a small reference to this class.
 Its two seams, the client factory and the stream claims, are given in-process (tests hand it
 a fake client); unpickled by the engine, it always uses the shared ones.
+
+`zego_provider.provider.CdnTransferRuleSetProvider` is a public name, kept for as long as any
+supported release could have recorded it. Every existing stack's state holds, per rule set, the
+pickled provider (`__provider`): a reference to the class by this module and name, which the
+engine unpickles with the code installed *now* on every update and destroy. Moving or renaming
+the class or this module would make every stack created before fail to destroy, relays left
+running: if the class moves, keep an alias here. tests/unit/test_pickled_reference.py pins it
+with the bytes 0.1.0 recorded; docs/development.md ("Recording a release's state") says more.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ from pulumi.dynamic import (
 
 from . import lifecycle
 from .claims import StreamClaims
-from .config import SETTINGS, ProviderConfig
+from .config import ProviderConfig
 from .errors import ZegoConfigError
 from .frontend import ClientFactory, ProviderCore, is_unknown
+from .settings import declared
 
 __all__ = ["CdnTransferRuleSetProvider"]
 
@@ -58,7 +66,7 @@ class CdnTransferRuleSetProvider(ResourceProvider):
         self._core = ProviderCore()
 
     def configure(self, req: ConfigureRequest) -> None:
-        self._core.configure({setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in SETTINGS})
+        self._core.configure({setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in declared()})
 
     @property
     def config(self) -> ProviderConfig:

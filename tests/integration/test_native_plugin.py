@@ -16,12 +16,11 @@ from pulumi.runtime.proto import provider_pb2
 from pydantic.alias_generators import to_camel
 
 from devkit.provider_process import PluginProcess
-from zego_provider.config import SETTINGS
+from devkit.settings_env import without_settings
+from tests.support.bad_inputs import RESOURCE_INPUTS, BadInput, one_of_each_kind
+from tests.support.bad_inputs import SETTINGS as BAD_SETTINGS
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native import RULE_SET_TYPE
-
-from .bad_inputs import RESOURCE_INPUTS, BadInput
-from .bad_inputs import SETTINGS as BAD_SETTINGS
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-native-tests-0123"
@@ -65,7 +64,7 @@ class Plugin(PluginProcess):
     """One `pulumi-resource-zego` process and a stub to it; stderr is kept for the secret check."""
 
     def __init__(self, command: list[str], env: Mapping[str, str] | None = None) -> None:
-        clean = {key: value for key, value in os.environ.items() if key not in {s.env_var for s in SETTINGS}}
+        clean = without_settings(os.environ)
         # The engine's address comes last: never dialled by these operations.
         super().__init__([*command, "127.0.0.1:1"], {**clean, **(env or {})})
 
@@ -232,7 +231,7 @@ def checkers(zego: ZegoEmulator) -> Iterator[dict[bool, Plugin]]:
         plugin.close()
 
 
-@pytest.mark.parametrize("case", RESOURCE_INPUTS, ids=lambda case: case.label)
+@pytest.mark.parametrize("case", one_of_each_kind(RESOURCE_INPUTS), ids=lambda case: case.label)
 def test_bad_resource_input_is_refused_on_its_property_as_by_the_dynamic_resource(
     case: BadInput, emulator: ZegoEmulator, checkers: dict[bool, Plugin]
 ) -> None:
@@ -243,7 +242,7 @@ def test_bad_resource_input_is_refused_on_its_property_as_by_the_dynamic_resourc
     assert emulator.admin.requests() == []
 
 
-@pytest.mark.parametrize("case", BAD_SETTINGS, ids=lambda case: case.label)
+@pytest.mark.parametrize("case", one_of_each_kind(BAD_SETTINGS), ids=lambda case: case.label)
 def test_bad_setting_is_refused_on_its_provider_input(case: BadInput, emulator: ZegoEmulator) -> None:
     settings = {"appId": str(APP_ID), "serverSecret": SECRET, "endpoint": emulator.url}
     settings.update({key.split(":", 1)[1]: value for key, value in case.settings.items()})

@@ -260,12 +260,13 @@ def test_a_body_that_is_not_zego_json_is_retried(client: ZegoClient, mocked: res
     assert client.clear_cdn_transfer_rule("s").ok
 
 
-def test_a_4xx_page_is_not_retried(client: ZegoClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(URL, status=404, body="not found")
+@pytest.mark.parametrize("status", [400, 404, 499])
+def test_a_4xx_page_is_not_retried(client: ZegoClient, mocked: responses.RequestsMock, status: int) -> None:
+    mocked.get(URL, status=status, body="not found")
     with pytest.raises(ZegoApiError) as caught:
         client.clear_cdn_transfer_rule("s")
-    assert not isinstance(caught.value, ZegoServerError)
-    assert len(mocked.calls) == 1 and "HTTP 404" in str(caught.value)
+    assert not isinstance(caught.value, ZegoServerError | ZegoTransportError)
+    assert len(mocked.calls) == 1 and f"HTTP {status}" in str(caught.value)
 
 
 def test_plain_http_is_refused_unless_loopback() -> None:

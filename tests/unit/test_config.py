@@ -38,8 +38,8 @@ def test_rate_limit_can_be_set() -> None:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"ZEGO_SERVER_SECRET": SECRET}, "zego:appId (or ZEGO_APP_ID) is required"),
-        ({"ZEGO_APP_ID": "1"}, "zego:serverSecret (or ZEGO_SERVER_SECRET) is required"),
+        ({"ZEGO_SERVER_SECRET": SECRET}, "settings: ZEGO_APP_ID is required"),
+        ({"ZEGO_APP_ID": "1"}, "settings: ZEGO_SERVER_SECRET is required"),
         ({**ENV, "ZEGO_APP_ID": "abc"}, "ZEGO_APP_ID"),
         ({**ENV, "ZEGO_APP_ID": "0"}, "ZEGO_APP_ID"),
         ({**ENV, "ZEGO_APP_ID": str(2**32)}, "ZEGO_APP_ID"),
@@ -55,6 +55,16 @@ def test_bad_settings_are_named_in_one_config_error(env: dict[str, str], named: 
     with pytest.raises(ZegoConfigError) as caught:
         ProviderConfig.from_env(env)
     assert named in str(caught.value)
+
+
+def test_a_missing_setting_is_named_by_the_sources_that_were_read() -> None:
+    with pytest.raises(ZegoConfigError) as from_env:
+        ProviderConfig.from_env({"ZEGO_SERVER_SECRET": SECRET})
+    assert from_env.value.problems == [("ZEGO_APP_ID", "is required")]
+    with pytest.raises(ZegoConfigError) as from_both:
+        ProviderConfig.from_sources({"zego:isTest": "maybe"}, {"ZEGO_SERVER_SECRET": SECRET})
+    assert from_both.value.problems[0] == ("zego:appId (or ZEGO_APP_ID)", "is required")
+    assert from_both.value.problems[1][0] == "zego:isTest"
 
 
 def test_loopback_http_is_allowed_for_the_emulator() -> None:
@@ -85,7 +95,7 @@ def test_a_bad_timeout_is_named(value: str) -> None:
 
 
 def test_an_attempt_times_out_after_the_configured_read_timeout() -> None:
-    from zego_provider.config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+    from zego_provider.settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
     assert ProviderConfig.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}).attempt_timeout == (0.5, 0.5)
     assert ProviderConfig.from_env({**ENV, "ZEGO_TIMEOUT": "30"}).attempt_timeout == (DEFAULT_CONNECT_TIMEOUT, 30.0)
@@ -131,6 +141,7 @@ REFUSED_ENDPOINTS = {
     "trailing dot": "https://rtc-api.zego.im.",
     "http to a name that merely starts like loopback": "http://127.0.0.1.evil.example",
     "http to localhost lookalike": "http://localhost.evil.example",
+    "http to a name that merely ends like localhost": "http://evil-localhost",
     "http to IPv4-mapped IPv6 loopback": "http://[::ffff:127.0.0.1]",
 }
 

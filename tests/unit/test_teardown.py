@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+from devkit.settings_env import clear_settings
 from zego_provider.cli import main
 from zego_provider.teardown import (
     SIG_KEY,
     SIG_OF_ENCRYPTED,
     StackExportError,
+    TeardownReport,
     load_stack_export,
     targets_from_lines,
     targets_from_stack_export,
@@ -115,6 +117,17 @@ def test_an_encrypted_stream_id_cannot_be_torn_down_and_is_reported() -> None:
     assert "hidden" in problem and "stream_id is encrypted" in problem and "--show-secrets" in problem
 
 
+def test_outputs_win_over_the_recorded_inputs() -> None:
+    changed = rule_set("one", "s", [A])
+    changed["outputs"]["cdn_urls"] = [B]  # an update that failed midway keeps the old inputs
+    assert by_stream(export([changed])) == {"s": ([B], False)}
+
+
+def test_a_teardown_is_complete_only_when_every_stream_was_cleared() -> None:
+    assert TeardownReport(streams=2, cleared=["a", "b"]).complete
+    assert not TeardownReport(streams=2, cleared=["a"]).complete
+
+
 def test_a_missing_stream_id_falls_back_to_the_resource_id() -> None:
     resource = rule_set("main", "main", [A])
     del resource["outputs"]["stream_id"], resource["inputs"]["stream_id"]
@@ -141,8 +154,7 @@ def test_stdin_lines_are_streams_with_optional_urls() -> None:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ZEGO_API_ENDPOINT", "ZEGO_IS_TEST", "ZEGO_RATE_LIMIT"):
-        monkeypatch.delenv(name, raising=False)
+    clear_settings(monkeypatch)
     monkeypatch.setenv("ZEGO_APP_ID", "1234567890")
     monkeypatch.setenv("ZEGO_SERVER_SECRET", SECRET)
 

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 
 from ..errors import ZegoConfigError
 from ..redaction import REDACTED
+from ..settings import Source, setting
 
 PROCESS = "process"
 MACHINE = "machine"
 OFF = "off"
 REDIS_SCHEMES = ("redis", "rediss")
-SETTING_NAME = "zego:rateLimiter (ZEGO_RATE_LIMITER)"
+SETTING_NAME = setting("rate_limiter").named(Source.EITHER)
+"""How a problem found at run time names the setting (`zego-cdn` renames it: `settings.named_for`)."""
 
 
 def is_redis(scope: str) -> bool:

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
-from ..config import MAX_APP_ID, is_loopback_host
+from ..config import is_loopback_host
 from ..errors import (
     ACTION_MISSING,
     ACTION_UNSUPPORTED,
@@ -57,6 +57,7 @@ from ..errors import (
     meaning_of,
 )
 from ..redaction import redact
+from ..settings import MAX_APP_ID
 from .faults import (
     CodeEffect,
     CutEffect,
