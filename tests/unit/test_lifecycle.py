@@ -116,6 +116,15 @@ def test_an_update_keeps_a_removed_url_another_owner_declares(
     assert zego.calls == []
 
 
+def test_an_update_keeps_a_removed_url_while_another_owner_declares_urls_not_known_yet(
+    rule_sets: RuleSetLifecycle, zego: FakeZego, claims: StreamClaims
+) -> None:
+    zego.rules["s"] = [A, B]
+    claims.declare("s", None, owner="urn:other")  # a preview: its URLs come from other resources
+    rule_sets.update(fields("s", A, B), fields("s", B))
+    assert zego.calls == []  # it may declare A
+
+
 def test_delete_ends_with_clear_and_takes_the_stream_from_the_id(rule_sets: RuleSetLifecycle, zego: FakeZego) -> None:
     rule_sets.delete(f"{APP_ID}:s:with:colons", {"cdn_urls": [A]})
     assert zego.calls == [(DELETE, "s:with:colons", A), (CLEAR, "s:with:colons", None)]
