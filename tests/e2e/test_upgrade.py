@@ -162,7 +162,6 @@ def test_recorded_stack_is_previewed_updated_and_destroyed_by_the_current_code(u
     )
     expected = {spec["stream_id"]: sorted(spec["cdn_urls"]) for spec in changed.values() if spec["cdn_urls"]}
     assert upgraded.live() == expected
-    upgraded.run("preview", "--expect-no-changes")
 
     before = len(upgraded.emulator.admin.requests())
     upgraded.run("destroy", "--yes", "--skip-preview")
