@@ -25,6 +25,7 @@ from tests.support.release_state import (
     FIXTURES,
     PROJECT,
     SERVER_SECRET,
+    STACK_CONFIG,
     UPGRADE_PASSPHRASE,
     Recording,
     recordings,
@@ -130,12 +131,13 @@ def test_recording_holds_no_plain_secret(recording: Recording) -> None:
     """The made-up ServerSecret is in the recorded stack config only encrypted, and the
     passphrase that encrypts it is nowhere in the fixture."""
     files = sorted(path for path in recording.folder.iterdir() if path.is_file())
-    assert {p.name for p in files} >= {"manifest.json", "stack.json", "relays.json", *recording.program_files()}
+    expected = {"manifest.json", "stack.json", STACK_CONFIG, "relays.json", *recording.program_files()}
+    assert {p.name for p in files} == expected
     for path in files:
         text = path.read_text()
         assert SERVER_SECRET not in text, path
         assert UPGRADE_PASSPHRASE not in text, path
-    config = (recording.folder / f"Pulumi.{recording.stack}.yaml").read_text()
+    config = (recording.folder / STACK_CONFIG).read_text()
     assert "secure: " in config
 
 

@@ -34,6 +34,7 @@ from tests.support.release_state import (
     PROJECT,
     SERVER_SECRET,
     STACK,
+    STACK_CONFIG,
     STREAMS,
     UPGRADE_PASSPHRASE,
     native_program,
@@ -124,7 +125,7 @@ def record(kind: str, tree: Path, python: Path, version: str, work: Path, out: P
         raise SystemExit(f"the release's up left {relays} on the emulator, not {expected}")
     files = {
         "stack.json": exported,
-        stack_config_file(STACK): stack_config,
+        STACK_CONFIG: stack_config,
         "relays.json": json.dumps(relays, indent=2, sort_keys=True) + "\n",
         **{name: (project / name).read_text() for name in program_files},
     }
