@@ -2,7 +2,7 @@
 
     scripts/record-release-state --tree DIR --version X.Y.Z [--python PY] [--kind dynamic|native]
 
-DIR is a checkout of the release (`git worktree add --detach DIR <tag or commit>`). The
+DIR holds the release's tree (`git archive <tag or commit> | tar -x -C DIR`). The
 release's package runs from PY (a Python where that release is installed), or from a
 virtualenv this script builds under a scratch folder with `pip install -c DIR/constraints.txt DIR`.
 The Pulumi CLI is the one on PATH (`scripts/ensure-pulumi` of the current tree); the release's
