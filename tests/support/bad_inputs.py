@@ -1,6 +1,7 @@
 """The bad-input matrix as data: every case is refused before any request, naming its property.
 
-Each `label` is also a row of the documented bad-input table (tests/unit/test_bad_inputs.py keeps the two in step).
+`python -m tests.support.bad_inputs` lists the cases; docs/development.md gives their count
+(tests/unit/test_bad_inputs.py keeps the two in step).
 """
 
 from __future__ import annotations
@@ -156,3 +157,15 @@ list, an unknown input; a missing setting, a bad setting, a bad setting that hol
 
 def one_of_each_kind(cases: list[BadInput]) -> list[BadInput]:
     return [case for case in cases if case.label in KINDS]
+
+
+def main() -> int:
+    """The matrix as a Markdown table: what is refused, and the property or setting the refusal names."""
+    print("| bad input | refused on |\n|---|---|")
+    for case in RESOURCE_INPUTS + SETTINGS:
+        print(f"| {case.label} | `{case.names}` |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
