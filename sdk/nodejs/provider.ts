@@ -39,7 +39,7 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["endpoint"] = args?.endpoint;
             resourceInputs["isTest"] = pulumi.output(args?.isTest).apply(JSON.stringify);
             resourceInputs["rateLimit"] = pulumi.output(args?.rateLimit).apply(JSON.stringify);
-            resourceInputs["rateLimiter"] = args?.rateLimiter;
+            resourceInputs["rateLimiter"] = args?.rateLimiter ? pulumi.secret(args.rateLimiter) : undefined;
             resourceInputs["serverSecret"] = args?.serverSecret ? pulumi.secret(args.serverSecret) : undefined;
             resourceInputs["timeout"] = pulumi.output(args?.timeout).apply(JSON.stringify);
         }
@@ -53,35 +53,35 @@ export class Provider extends pulumi.ProviderResource {
  */
 export interface ProviderArgs {
     /**
-     * The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+     * The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
      */
     appId?: pulumi.Input<number | undefined>;
     /**
-     * The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+     * Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
      */
     callTimeBudget?: pulumi.Input<number | undefined>;
     /**
-     * The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+     * The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
      */
     endpoint?: pulumi.Input<string | undefined>;
     /**
-     * True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+     * True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
      */
     isTest?: pulumi.Input<boolean | undefined>;
     /**
-     * Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+     * Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
      */
     rateLimit?: pulumi.Input<number | undefined>;
     /**
-     * The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+     * Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
      */
     rateLimiter?: pulumi.Input<string | undefined>;
     /**
-     * The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+     * The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
      */
     serverSecret?: pulumi.Input<string | undefined>;
     /**
-     * Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+     * Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
      */
     timeout?: pulumi.Input<number | undefined>;
 }

@@ -23,6 +23,9 @@ func NewProvider(ctx *pulumi.Context,
 		args = &ProviderArgs{}
 	}
 
+	if args.RateLimiter != nil {
+		args.RateLimiter = pulumi.ToSecret(args.RateLimiter).(pulumi.StringPtrInput)
+	}
 	if args.ServerSecret != nil {
 		args.ServerSecret = pulumi.ToSecret(args.ServerSecret).(pulumi.StringPtrInput)
 	}
@@ -36,41 +39,41 @@ func NewProvider(ctx *pulumi.Context,
 }
 
 type providerArgs struct {
-	// The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+	// The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
 	AppId *int `pulumi:"appId"`
-	// The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+	// Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
 	CallTimeBudget *float64 `pulumi:"callTimeBudget"`
-	// The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+	// The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
 	Endpoint *string `pulumi:"endpoint"`
-	// True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+	// True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
 	IsTest *bool `pulumi:"isTest"`
-	// Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+	// Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
 	RateLimit *float64 `pulumi:"rateLimit"`
-	// The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+	// Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
 	RateLimiter *string `pulumi:"rateLimiter"`
-	// The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+	// The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
 	ServerSecret *string `pulumi:"serverSecret"`
-	// Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+	// Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
 	Timeout *float64 `pulumi:"timeout"`
 }
 
 // The set of arguments for constructing a Provider resource.
 type ProviderArgs struct {
-	// The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+	// The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
 	AppId pulumi.IntPtrInput
-	// The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+	// Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
 	CallTimeBudget pulumi.Float64PtrInput
-	// The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+	// The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
 	Endpoint pulumi.StringPtrInput
-	// True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+	// True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
 	IsTest pulumi.BoolPtrInput
-	// Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+	// Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
 	RateLimit pulumi.Float64PtrInput
-	// The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+	// Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
 	RateLimiter pulumi.StringPtrInput
-	// The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+	// The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
 	ServerSecret pulumi.StringPtrInput
-	// Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+	// Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
 	Timeout pulumi.Float64PtrInput
 }
 

@@ -8,7 +8,7 @@ declare var exports: any;
 const __config = new pulumi.Config("zego");
 
 /**
- * The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+ * The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
  */
 export declare const appId: number | undefined;
 Object.defineProperty(exports, "appId", {
@@ -19,7 +19,7 @@ Object.defineProperty(exports, "appId", {
 });
 
 /**
- * The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+ * Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
  */
 export declare const callTimeBudget: number | undefined;
 Object.defineProperty(exports, "callTimeBudget", {
@@ -30,7 +30,7 @@ Object.defineProperty(exports, "callTimeBudget", {
 });
 
 /**
- * The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+ * The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
  */
 export declare const endpoint: string | undefined;
 Object.defineProperty(exports, "endpoint", {
@@ -41,7 +41,7 @@ Object.defineProperty(exports, "endpoint", {
 });
 
 /**
- * True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+ * True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
  */
 export declare const isTest: boolean | undefined;
 Object.defineProperty(exports, "isTest", {
@@ -52,7 +52,7 @@ Object.defineProperty(exports, "isTest", {
 });
 
 /**
- * Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+ * Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
  */
 export declare const rateLimit: number | undefined;
 Object.defineProperty(exports, "rateLimit", {
@@ -63,7 +63,7 @@ Object.defineProperty(exports, "rateLimit", {
 });
 
 /**
- * The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+ * Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
  */
 export declare const rateLimiter: string | undefined;
 Object.defineProperty(exports, "rateLimiter", {
@@ -74,7 +74,7 @@ Object.defineProperty(exports, "rateLimiter", {
 });
 
 /**
- * The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+ * The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
  */
 export declare const serverSecret: string | undefined;
 Object.defineProperty(exports, "serverSecret", {
@@ -85,7 +85,7 @@ Object.defineProperty(exports, "serverSecret", {
 });
 
 /**
- * Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+ * Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
  */
 export declare const timeout: number | undefined;
 Object.defineProperty(exports, "timeout", {

@@ -30,14 +30,14 @@ class ProviderArgs:
         """
         The set of arguments for constructing a Provider resource.
 
-        :param pulumi.Input[_builtins.int] app_id: The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
-        :param pulumi.Input[_builtins.float] call_time_budget: The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
-        :param pulumi.Input[_builtins.str] endpoint: The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
-        :param pulumi.Input[_builtins.bool] is_test: True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
-        :param pulumi.Input[_builtins.float] rate_limit: Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
-        :param pulumi.Input[_builtins.str] rate_limiter: The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
-        :param pulumi.Input[_builtins.str] server_secret: The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
-        :param pulumi.Input[_builtins.float] timeout: Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+        :param pulumi.Input[_builtins.int] app_id: The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+        :param pulumi.Input[_builtins.float] call_time_budget: Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+        :param pulumi.Input[_builtins.str] endpoint: The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+        :param pulumi.Input[_builtins.bool] is_test: True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+        :param pulumi.Input[_builtins.float] rate_limit: Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+        :param pulumi.Input[_builtins.str] rate_limiter: Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+        :param pulumi.Input[_builtins.str] server_secret: The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+        :param pulumi.Input[_builtins.float] timeout: Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
         """
         if app_id is not None:
             pulumi.set(__self__, "app_id", app_id)
@@ -60,7 +60,7 @@ class ProviderArgs:
     @pulumi.getter(name="appId")
     def app_id(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
-        The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+        The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
         """
         return pulumi.get(self, "app_id")
 
@@ -72,7 +72,7 @@ class ProviderArgs:
     @pulumi.getter(name="callTimeBudget")
     def call_time_budget(self) -> pulumi.Input[Optional[_builtins.float]]:
         """
-        The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+        Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
         """
         return pulumi.get(self, "call_time_budget")
 
@@ -84,7 +84,7 @@ class ProviderArgs:
     @pulumi.getter
     def endpoint(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+        The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
         """
         return pulumi.get(self, "endpoint")
 
@@ -96,7 +96,7 @@ class ProviderArgs:
     @pulumi.getter(name="isTest")
     def is_test(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+        True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
         """
         return pulumi.get(self, "is_test")
 
@@ -108,7 +108,7 @@ class ProviderArgs:
     @pulumi.getter(name="rateLimit")
     def rate_limit(self) -> pulumi.Input[Optional[_builtins.float]]:
         """
-        Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+        Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
         """
         return pulumi.get(self, "rate_limit")
 
@@ -120,7 +120,7 @@ class ProviderArgs:
     @pulumi.getter(name="rateLimiter")
     def rate_limiter(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+        Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
         """
         return pulumi.get(self, "rate_limiter")
 
@@ -132,7 +132,7 @@ class ProviderArgs:
     @pulumi.getter(name="serverSecret")
     def server_secret(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+        The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
         """
         return pulumi.get(self, "server_secret")
 
@@ -144,7 +144,7 @@ class ProviderArgs:
     @pulumi.getter
     def timeout(self) -> pulumi.Input[Optional[_builtins.float]]:
         """
-        Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+        Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
         """
         return pulumi.get(self, "timeout")
 
@@ -173,14 +173,14 @@ class Provider(pulumi.ProviderResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param pulumi.Input[_builtins.int] app_id: The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
-        :param pulumi.Input[_builtins.float] call_time_budget: The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
-        :param pulumi.Input[_builtins.str] endpoint: The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
-        :param pulumi.Input[_builtins.bool] is_test: True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
-        :param pulumi.Input[_builtins.float] rate_limit: Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
-        :param pulumi.Input[_builtins.str] rate_limiter: The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
-        :param pulumi.Input[_builtins.str] server_secret: The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
-        :param pulumi.Input[_builtins.float] timeout: Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+        :param pulumi.Input[_builtins.int] app_id: The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+        :param pulumi.Input[_builtins.float] call_time_budget: Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+        :param pulumi.Input[_builtins.str] endpoint: The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+        :param pulumi.Input[_builtins.bool] is_test: True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+        :param pulumi.Input[_builtins.float] rate_limit: Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+        :param pulumi.Input[_builtins.str] rate_limiter: Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+        :param pulumi.Input[_builtins.str] server_secret: The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+        :param pulumi.Input[_builtins.float] timeout: Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
         """
         ...
     @overload
@@ -228,7 +228,7 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["endpoint"] = endpoint
             __props__.__dict__["is_test"] = pulumi.Output.from_input(is_test).apply(pulumi.runtime.to_json) if is_test is not None else None
             __props__.__dict__["rate_limit"] = pulumi.Output.from_input(rate_limit).apply(pulumi.runtime.to_json) if rate_limit is not None else None
-            __props__.__dict__["rate_limiter"] = rate_limiter
+            __props__.__dict__["rate_limiter"] = None if rate_limiter is None else pulumi.Output.secret(rate_limiter)
             __props__.__dict__["server_secret"] = None if server_secret is None else pulumi.Output.secret(server_secret)
             __props__.__dict__["timeout"] = pulumi.Output.from_input(timeout).apply(pulumi.runtime.to_json) if timeout is not None else None
         super(Provider, __self__).__init__(

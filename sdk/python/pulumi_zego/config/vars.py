@@ -23,56 +23,56 @@ class _ExportableConfig(types.ModuleType):
     @_builtins.property
     def app_id(self) -> Optional[int]:
         """
-        The ZEGO AppId whose CDN relay rules this provider manages. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
+        The ZEGO AppId whose CDN relay rules this provider manages. Required; a number from 1 to 4294967295. When not given: stack config `zego:appId` (the default provider), then the environment variable `ZEGO_APP_ID`.
         """
         return __config__.get_int('appId')
 
     @_builtins.property
     def call_time_budget(self) -> Optional[float]:
         """
-        The ZEGO setting `zego:callTimeBudget`. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
+        Seconds one call may take, waits for the rate budget and retries included. Default: 300. When not given: stack config `zego:callTimeBudget` (the default provider), then the environment variable `ZEGO_CALL_TIME_BUDGET`.
         """
         return __config__.get_float('callTimeBudget')
 
     @_builtins.property
     def endpoint(self) -> Optional[str]:
         """
-        The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
+        The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator). Default: `https://rtc-api.zego.im`. When not given: stack config `zego:endpoint` (the default provider), then the environment variable `ZEGO_API_ENDPOINT`.
         """
         return __config__.get('endpoint')
 
     @_builtins.property
     def is_test(self) -> Optional[bool]:
         """
-        True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
+        True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`). Default: `false`. When not given: stack config `zego:isTest` (the default provider), then the environment variable `ZEGO_IS_TEST`.
         """
         return __config__.get_bool('isTest')
 
     @_builtins.property
     def rate_limit(self) -> Optional[float]:
         """
-        Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment). When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
+        Client rate limit in calls per second for the AppId. Default: 10, or 5 in the test environment. When not given: stack config `zego:rateLimit` (the default provider), then the environment variable `ZEGO_RATE_LIMIT`.
         """
         return __config__.get_float('rateLimit')
 
     @_builtins.property
     def rate_limiter(self) -> Optional[str]:
         """
-        The ZEGO setting `zego:rateLimiter`. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
+        Where the AppId's call budget is shared: `machine` (every process of this user on this host), `process`, `off`, or a `redis://` / `rediss://` URL shared by a fleet of runners. Secret: the URL may hold the Redis password. Default: `machine`; or `process`, `off`, a `redis://` / `rediss://` URL. When not given: stack config `zego:rateLimiter` (the default provider), then the environment variable `ZEGO_RATE_LIMITER`.
         """
         return __config__.get('rateLimiter')
 
     @_builtins.property
     def server_secret(self) -> Optional[str]:
         """
-        The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
+        The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored in plain text. Required. When not given: stack config `zego:serverSecret` (the default provider), then the environment variable `ZEGO_SERVER_SECRET`.
         """
         return __config__.get('serverSecret')
 
     @_builtins.property
     def timeout(self) -> Optional[float]:
         """
-        Read timeout of one attempt, in seconds (default 10); each retry gets it again. When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
+        Read timeout of one attempt, in seconds; each retry gets it again. Default: 10 (connect: 3.05). When not given: stack config `zego:timeout` (the default provider), then the environment variable `ZEGO_TIMEOUT`.
         """
         return __config__.get_float('timeout')
 
