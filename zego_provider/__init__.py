@@ -7,6 +7,7 @@ from .config import ProviderConfig
 from .errors import (
     ZegoApiError,
     ZegoAuthenticationError,
+    ZegoBudgetError,
     ZegoConfigError,
     ZegoError,
     ZegoInvalidInputError,
@@ -29,6 +30,7 @@ __all__ = [
     "ProviderConfig",
     "ZegoApiError",
     "ZegoAuthenticationError",
+    "ZegoBudgetError",
     "ZegoClient",
     "ZegoConfigError",
     "ZegoError",

@@ -264,8 +264,8 @@ def test_refresh_keeps_the_recorded_state(provider: ZegoProvider, zego: FakeZego
 
 
 def test_import_by_id_learns_the_stream_and_no_url(provider: ZegoProvider, zego: FakeZego) -> None:
-    response = run(provider.read(ReadRequest(URN, f"{APP_ID}:lobby:main", {}, {})))
-    expected = {"streamId": "lobby:main", "cdnUrls": [], "stopRelaysOnDelete": True}
+    response = run(provider.read(ReadRequest(URN, f"{APP_ID}:lobby-main", {}, {})))
+    expected = {"streamId": "lobby-main", "cdnUrls": [], "stopRelaysOnDelete": True}
     assert plain(response.properties) == expected and plain(response.inputs) == expected
     assert zego.calls == []
 
