@@ -18,29 +18,29 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from .errors import BUDGET_FIX, BUDGET_MEANING, ZegoBudgetError, ZegoConfigError
+from .settings import Source, setting
 
-SETTING = "zego:rateLimiter (ZEGO_RATE_LIMITER)"
-
-
-class Order(Protocol):
-    def ordered(self, stream_id: str) -> AbstractContextManager[int]: ...
+SETTING = setting("rate_limiter").named(Source.EITHER)
 
 
-class Limiter(Protocol):
+class Budget(Protocol):
+    """What the client asks of the budget (`budget.Budget`): order, then a slot."""
+
+    def ordered(self, stream_id: str, hold: float) -> AbstractContextManager[int]: ...
+
     def acquire(self) -> float: ...
 
 
 @contextmanager
-def paced(order: Order, limiter: Limiter | None, stream_id: str, *, action: str, scope: str) -> Iterator[int]:
+def paced(budget: Budget, stream_id: str, hold: float, *, action: str, scope: str) -> Iterator[int]:
     """The stream's next Sequence, its calls kept in order and this call's slot taken, for the block.
 
     `scope` is the configured zego:rateLimiter (a Redis URL may hold a password: never shown).
     """
     held = ExitStack()
     try:
-        sequence = held.enter_context(order.ordered(stream_id))
-        if limiter is not None:
-            limiter.acquire()
+        sequence = held.enter_context(budget.ordered(stream_id, hold))
+        budget.acquire()
     except Exception as error:
         with suppress(Exception):
             held.close()

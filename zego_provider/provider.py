@@ -30,9 +30,10 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from . import lifecycle
 from .claims import StreamClaims, stream_claims
-from .config import SETTINGS, ProviderConfig
+from .config import ProviderConfig
 from .errors import ZegoConfigError
 from .lifecycle import ClientFactory, RuleClient, RuleSetLifecycle, _clients, shared_client
+from .settings import declared
 
 __all__ = ["CdnTransferRuleSetProvider", "ClientFactory", "RuleClient", "_clients", "shared_client"]
 
@@ -78,7 +79,7 @@ class CdnTransferRuleSetProvider(ResourceProvider):
         self._config_error = None
 
     def configure(self, req: ConfigureRequest) -> None:
-        stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in SETTINGS}
+        stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in declared()}
         try:
             self._config = ProviderConfig.from_sources(stack, os.environ)
         except ZegoConfigError as error:

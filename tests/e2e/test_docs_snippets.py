@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.settings_env import without_settings
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -58,7 +59,7 @@ def bash(code: str, env: dict[str, str], cwd: Path, timeout: float = 300) -> sub
 def zego_env(emulator: ZegoEmulator) -> dict[str, str]:
     venv_bin = str(Path(sys.prefix) / "bin")
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ZEGO_")},
+        **without_settings(os.environ),
         "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
         "ZEGO_APP_ID": str(APP_ID),
         "ZEGO_SERVER_SECRET": SECRET,
@@ -127,7 +128,7 @@ def free_port() -> int:
 def run_readme_emulator_session(tmp_path: Path, emulator: ZegoEmulator) -> None:
     """Runs the session as written, on a free port instead of 8080 (which may be taken)."""
     code = snippet("README.md", "export ZEGO_APP_ID=").code.replace("8080", str(free_port()))
-    env = {k: v for k, v in zego_env(emulator).items() if not k.startswith("ZEGO_")}
+    env = without_settings(zego_env(emulator))
     result = bash(code, env, tmp_path, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     streams_line = next(line for line in result.stdout.splitlines() if line.startswith("{"))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.settings_env import without_settings
+
 from .conftest import APP_ID, SECRET, STACK, Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,7 +214,7 @@ def run_readme(stack: Stack, line: str) -> subprocess.CompletedProcess[str]:
         return stack.pulumi.run(*argv[1:])
     assert argv[0] == "zego-cdn", line
     env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("ZEGO_")},
+        **without_settings(os.environ),
         "ZEGO_APP_ID": str(APP_ID),
         "ZEGO_SERVER_SECRET": SECRET,
         "ZEGO_API_ENDPOINT": stack.emulator.url,

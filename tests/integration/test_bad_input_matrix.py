@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from tests.support.provider_process import ProviderProcess
+from tests.support.settings_env import unset_settings
 from zego_provider.emulator import ZegoEmulator
 
 from .bad_inputs import APP_ID, RESOURCE_INPUTS, SETTINGS, BadInput
@@ -25,7 +26,7 @@ def zego() -> Iterator[ZegoEmulator]:
 
 def start_provider(zego: ZegoEmulator, overrides: dict[str, str]) -> ProviderProcess:
     settings = {"zego:appId": str(APP_ID), "zego:serverSecret": SECRET, "zego:endpoint": zego.url, **overrides}
-    process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": ""})
+    process = ProviderProcess(env=unset_settings())
     process.configure({key: value for key, value in settings.items() if value != ""})
     return process
 
