@@ -31,7 +31,7 @@ PROJECT_HISTORY = re.compile(
     r"\b(issues?|sessions?|engineers?|worktrees?|the lead|was built|we built|built by|TODO|FIXME)\b", re.IGNORECASE
 )
 # The contributors' page speaks of builds (the CLI's, the wheel's), never of issues or sessions.
-CONTRIBUTOR_HISTORY = re.compile(r"\b(issues?|sessions?|engineers?|worktrees?|the lead)\b", re.IGNORECASE)
+CONTRIBUTOR_HISTORY = re.compile(r"\b(issues?|sessions?|engineers?|the lead)\b", re.IGNORECASE)
 README_MAX_LINES = 200
 
 

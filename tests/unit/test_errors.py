@@ -65,7 +65,7 @@ def test_error_text_names_action_code_meaning_message_and_request_id() -> None:
 
 
 def test_the_troubleshooting_page_shows_the_code_table_errors_holds() -> None:
-    """The page's table is rendered from RETURN_CODES (`python -m tests.support.codes_table` rewrites it)."""
+    """The page's table is rendered from RETURN_CODES (`make docs` rewrites it)."""
     from tests.support.codes_table import PAGE, block, render
 
     assert block(PAGE.read_text()) == render()
