@@ -342,7 +342,7 @@ def test_the_machine_budget_file_replaced_by_a_directory_mid_run_fails_the_call_
         rule_sets.create({"stream_id": "show", "cdn_urls": [url("show", cdn) for cdn in ("a", "b")]})
 
     assert "zego:rateLimiter (or ZEGO_RATE_LIMITER) machine:" in str(caught.value)
-    assert "IsADirectoryError" in str(caught.value), str(caught.value)
+    assert "is a directory where a budget file goes: refused" in str(caught.value), str(caught.value)
     notes = " ".join(caught.value.__notes__)
     assert "Rolled back the 2 rule(s)" in notes, notes
     assert emulator.admin.streams() == {}
@@ -553,4 +553,28 @@ def test_a_stdin_stream_id_that_check_refuses_ends_in_one_line_before_any_call(
     code = run(stack_export=None, stdin=io.StringIO("good\nbad\x1bid\n"), out=io.StringIO(), err=err)
     assert code == 2 and threading.active_count() == before  # refused before any worker started
     assert err.getvalue().count("\n") == 1 and "line 2: the stream id has '\\x1b'" in err.getvalue()
+    assert emulator.admin.requests() == []
+
+
+# --- the machine scope's files are the user's own ------------------------------------------------------
+
+
+def test_zego_cdn_create_refuses_a_budget_file_that_is_a_symlink_in_one_line_and_sends_nothing(
+    emulator: ZegoEmulator, settings: Callable[..., dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The probe: the link was followed, its target overwritten with a timestamp, exit 0."""
+    settings(emulator, ZEGO_RATE_LIMITER="machine")
+    precious = tmp_path / "notes.txt"
+    precious.write_text("the user's own notes\n")
+    budgets = tmp_path / "cache" / "zego-pulumi-provider" / "budgets"
+    budgets.mkdir(parents=True, mode=0o700)
+    port = emulator.url.rsplit(":", 1)[1]
+    (budgets / f"budget-{APP_ID}-production-127_0_0_1_{port}").symlink_to(precious)
+
+    code = main(["create", "main", url("main")])
+
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and captured.err.count("\n") == 1
+    assert "is a symbolic link: refused, never written through" in captured.err
+    assert precious.read_text() == "the user's own notes\n"
     assert emulator.admin.requests() == []

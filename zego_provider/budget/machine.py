@@ -23,6 +23,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from . import files
+from .files import own_directory
 from .names import sequence_directory, slot_file
 from .process import ProcessStore
 from .scope import scope_error
@@ -47,14 +49,14 @@ class MachineStore:
         self._clock = clock
         self._thread_lock = threading.Lock()
         self._slot_lock = FileLock(str(self.path) + ".lock", timeout=30)
+        # The user's own directories (0700, checked), files opened without following links: see `files`.
+        own_directory(directory, parents=1)
+        own_directory(self._shards)
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            files.check_lock_file(Path(self._slot_lock.lock_file))
             with self._slot_lock:
-                self.path.touch()
-                with self.path.open("r+"):  # must be readable and writable, not only present
-                    pass
-            self._shards.mkdir(exist_ok=True)
-            (self._shards / "probe").write_text("")
+                files.read_text(self.path)  # must be a readable and writable regular file, not only present
+            files.replace_text(self._shards / "probe", "")
         except OSError as error:
             raise scope_error(
                 f"machine: cannot use {directory}: {error.strerror or error}; fix the directory's"
@@ -62,18 +64,20 @@ class MachineStore:
             ) from None
 
     def reserve(self, interval: float) -> float:
-        with self._thread_lock, self._slot_lock:
-            now = self._clock()
-            try:
-                stored = float(self.path.read_text() or "0")
-            except ValueError:
-                log.warning("%s held no time; starting the budget afresh", self.path)
-                stored = 0.0
-            if not stored <= now + MAX_AHEAD:  # also catches nan
-                stored = 0.0
-            slot = max(now, stored)
-            self.path.write_text(repr(slot + interval))
-            return slot - now
+        with self._thread_lock:
+            files.check_lock_file(Path(self._slot_lock.lock_file))
+            with self._slot_lock, files.opened(self.path) as fd:
+                now = self._clock()
+                try:
+                    stored = float(files.read_all(fd) or "0")
+                except ValueError:
+                    log.warning("%s held no time; starting the budget afresh", self.path)
+                    stored = 0.0
+                if not stored <= now + MAX_AHEAD:  # also catches nan
+                    stored = 0.0
+                slot = max(now, stored)
+                files.write_all(fd, repr(slot + interval))
+                return slot - now
 
     def _shard(self, stream_id: str) -> Path:
         digest = hashlib.sha256(f"{self._key}\0{stream_id}".encode()).digest()
@@ -81,6 +85,7 @@ class MachineStore:
 
     @contextmanager
     def _locked(self, shard: Path) -> Iterator[None]:
+        files.check_lock_file(Path(str(shard) + ".lock"))
         lock = FileLock(str(shard) + ".lock", timeout=LOCK_WAIT)
         try:
             lock.acquire()
@@ -99,10 +104,11 @@ class MachineStore:
         # Threads of this process queue on the in-process lock first: one file descriptor per shard at a time.
         name = f"\0{shard.name}"  # apart from stream ids (a NUL never reaches a call)
         with self._local.lock(name), self._locked(shard):
-            try:
-                last = int(shard.read_text() or "0")
-            except (OSError, ValueError):  # missing or corrupt: the clock and this process's counter go on
-                last = 0
-            value = max(self._local.next(name), last + 1)
-            shard.write_text(str(value))
+            with files.opened(shard) as fd:
+                try:
+                    last = int(files.read_all(fd) or "0")
+                except ValueError:  # empty or corrupt: the clock and this process's counter go on
+                    last = 0
+                value = max(self._local.next(name), last + 1)
+                files.write_all(fd, str(value))
             yield value
