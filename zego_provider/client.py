@@ -203,7 +203,7 @@ class ZegoClient:
         failed = 0
         while True:
             try:
-                response = self._attempt(action, stream_id, params)
+                response = self._attempt(action, stream_id, params, deadline)
             except ZegoRateLimitError as error:
                 # Not counted against max_attempts: the AppId's budget is busy, not the service broken.
                 self._budget.on_rate_limited()
@@ -243,9 +243,18 @@ class ZegoClient:
             fix=f"{note}; {error.fix}" if error.fix else note,
         )
 
-    def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        # Any failure of the budget (Redis gone, a budget file replaced) is a ZegoBudgetError: see `pacing`.
-        with paced(self._budget, stream_id, self._hold, action=action, scope=self.config.rate_limiter) as sequence:
+    def _attempt(self, action: str, stream_id: str, params: Mapping[str, str], deadline: float) -> ZegoResponse:
+        # Any failure of the budget (Redis gone, a budget file replaced) is a ZegoBudgetError, and a
+        # wait past `deadline` (the call's time budget) a ZegoCallTimeBudgetError: see `pacing`.
+        with paced(
+            self._budget,
+            stream_id,
+            self._hold,
+            action=action,
+            scope=self.config.rate_limiter,
+            deadline=deadline,
+            time_budget=self.config.call_time_budget,
+        ) as sequence:
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
             reply: requests.Response | None = None
             body, failure = b"", ""

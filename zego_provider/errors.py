@@ -134,6 +134,13 @@ class ZegoBudgetError(ZegoTransportError):
     message_limit = 1000  # our own text, with a file's full path in it
 
 
+class ZegoCallTimeBudgetError(ZegoBudgetError):
+    """The call's time budget (zego:callTimeBudget) ran out while it waited for its slot or its
+    stream's turn: nothing was sent for this attempt. Not retried: the time is gone."""
+
+    retryable = False
+
+
 class ZegoUnknownCodeError(ZegoApiError):
     """A code this package does not know; reported as is and never retried."""
 

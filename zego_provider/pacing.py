@@ -12,35 +12,62 @@ Only the budget's calls are guarded: an error of the request itself passes throu
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from .errors import BUDGET_FIX, BUDGET_MEANING, ZegoBudgetError, ZegoConfigError
+from .budget import OutOfTime
+from .errors import BUDGET_FIX, BUDGET_MEANING, ZegoBudgetError, ZegoCallTimeBudgetError, ZegoConfigError
 from .settings import Source, setting
 
 SETTING = setting("rate_limiter").named(Source.EITHER)
+TIME_SETTING = setting("call_time_budget").named(Source.EITHER)
 
 
 class Budget(Protocol):
     """What the client asks of the budget (`budget.Budget`): order, then a slot."""
 
-    def ordered(self, stream_id: str, hold: float) -> AbstractContextManager[int]: ...
+    def ordered(self, stream_id: str, hold: float, timeout: float | None = None) -> AbstractContextManager[int]: ...
 
-    def acquire(self) -> float: ...
+    def acquire(self, max_wait: float = math.inf) -> float: ...
 
 
 @contextmanager
-def paced(budget: Budget, stream_id: str, hold: float, *, action: str, scope: str) -> Iterator[int]:
+def paced(
+    budget: Budget,
+    stream_id: str,
+    hold: float,
+    *,
+    action: str,
+    scope: str,
+    deadline: float | None = None,
+    time_budget: float = math.inf,
+) -> Iterator[int]:
     """The stream's next Sequence, its calls kept in order and this call's slot taken, for the block.
 
     `scope` is the configured zego:rateLimiter (a Redis URL may hold a password: never shown).
+    `deadline` (time.monotonic) is when the call's time budget, `time_budget` seconds, runs out:
+    the waits for the stream's turn and for the slot end there (ZegoCallTimeBudgetError, nothing sent).
     """
     held = ExitStack()
     try:
-        sequence = held.enter_context(budget.ordered(stream_id, hold))
-        budget.acquire()
+        sequence = held.enter_context(budget.ordered(stream_id, hold, _left(deadline)))
+        left = _left(deadline)
+        budget.acquire(math.inf if left is None else max(0.0, left))
+    except OutOfTime as error:
+        with suppress(Exception):
+            held.close()
+        raise ZegoCallTimeBudgetError(
+            action,
+            None,
+            f"{TIME_SETTING} of {time_budget:g}s ran out before the call's turn: {error.reason}; nothing was sent",
+            None,
+            meaning="out of time",
+            fix=f"raise {TIME_SETTING}, or lower the load on the AppId's budget ({SETTING})",
+        ) from None
     except Exception as error:
         with suppress(Exception):
             held.close()
@@ -55,6 +82,10 @@ def paced(budget: Budget, stream_id: str, hold: float, *, action: str, scope: st
         held.close()
     except Exception as error:
         raise budget_error(action, scope, error) from None
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
 
 
 def budget_error(action: str, scope: str, error: BaseException) -> ZegoBudgetError:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import TypeAdapter, ValidationError
 
 from .client import ZegoClient
-from .errors import ZegoApiError, ZegoAuthenticationError, ZegoBudgetError, ZegoConfigError
+from .errors import ZegoApiError, ZegoAuthenticationError, ZegoBudgetError, ZegoCallTimeBudgetError, ZegoConfigError
 from .identity import relay_identity
 from .models import StreamId
 
@@ -325,6 +325,8 @@ def teardown(
                 failures.append(_failure(target.stream_id, where, error))
                 if isinstance(error, ZegoAuthenticationError):
                     halt("ZEGO refused the credentials")
+                elif isinstance(error, ZegoCallTimeBudgetError):
+                    halt("a call ran out of its time budget (zego:callTimeBudget) waiting for its turn, see above")
                 elif isinstance(error, ZegoBudgetError):
                     halt("the call budget failed (zego:rateLimiter, ZEGO_RATE_LIMITER), see above")
                 return False

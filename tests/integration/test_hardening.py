@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -21,7 +22,9 @@ from typing import Any
 import pytest
 
 from tests.support.redis_server import RedisServer, free_port
-from zego_provider import ZegoBudgetError, ZegoConfigError
+from zego_provider import ZegoBudgetError, ZegoCallTimeBudgetError, ZegoConfigError
+from zego_provider.budget.machine import MachineStore
+from zego_provider.budget.names import budget_key, redis_prefix
 from zego_provider.claims import StreamClaims
 from zego_provider.cli import main
 from zego_provider.client import ZegoClient
@@ -287,11 +290,11 @@ def test_a_budget_failure_of_one_create_rolls_back_the_rules_already_made(
     acquire = client._budget.acquire
     calls = [0]
 
-    def failing_for_the_third_create() -> float:
+    def failing_for_the_third_create(max_wait: float = math.inf) -> float:
         calls[0] += 1
         if 3 <= calls[0] < 3 + client.max_attempts:  # every attempt of the third Create
             raise IsADirectoryError(21, "Is a directory", "/home/u/.cache/zego-pulumi-provider/budgets/budget-x")
-        return acquire()
+        return acquire(max_wait)
 
     monkeypatch.setattr(client._budget, "acquire", failing_for_the_third_create)
     rule_sets = RuleSetLifecycle(lambda: client, StreamClaims(), app_id=APP_ID, is_test=False)
@@ -578,3 +581,82 @@ def test_zego_cdn_create_refuses_a_budget_file_that_is_a_symlink_in_one_line_and
     assert "is a symbolic link: refused, never written through" in captured.err
     assert precious.read_text() == "the user's own notes\n"
     assert emulator.admin.requests() == []
+
+
+# --- the time budget covers every wait --------------------------------------------------------------
+
+
+def test_a_call_that_cannot_get_its_slot_in_time_fails_within_its_budget_having_sent_nothing(
+    emulator: ZegoEmulator, settings: Callable[..., dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The probe: with ZEGO_RATE_LIMIT=0.05 and a budget of 2 s a call waited 20.1 s for its slot."""
+    settings(emulator, ZEGO_RATE_LIMIT="0.05", ZEGO_CALL_TIME_BUDGET="2", ZEGO_RATE_LIMITER="machine")
+    assert main(["create", "main", url("main")]) == 0
+    capsys.readouterr()
+    started = time.monotonic()
+    code = main(["create", "side", url("side")])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 1 and elapsed < 2.5, (elapsed, err)
+    assert err.count("\n") == 1 and "zego:callTimeBudget" in err and "nothing was sent" in err
+    assert [entry["params"]["StreamId"] for entry in emulator.admin.requests()] == ["main"]
+
+
+def machine_shard_lock(client: ZegoClient, stream: str) -> str:
+    store = client._budget.store
+    assert isinstance(store, MachineStore)
+    return str(store._shard(stream)) + ".lock"
+
+
+def test_another_process_holding_the_streams_turn_fails_the_call_within_its_budget(
+    emulator: ZegoEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The probe: a call waited 8 s for another process's call on the same stream (up to 600 s)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    client = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="machine", call_time_budget=2)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FILE_LOCK, machine_shard_lock(client, "main")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(ZegoCallTimeBudgetError) as caught:
+            client.clear_cdn_transfer_rule("main")
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(10)
+        client.close()
+    assert 1.5 < elapsed < 3.0, elapsed
+    assert "zego:callTimeBudget" in str(caught.value) and "another process's call on the same stream" in str(
+        caught.value
+    )
+    assert emulator.admin.requests() == []
+
+
+HOLD_FILE_LOCK = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
+def test_another_runner_holding_the_streams_turn_in_redis_fails_the_call_within_its_budget(
+    emulator: ZegoEmulator, redis_server: RedisServer
+) -> None:
+    import redis
+
+    client = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter=redis_server.url, call_time_budget=2)
+    key = budget_key(APP_ID, False, emulator.url.split("//", 1)[1])
+    other = redis.Redis.from_url(redis_server.url)
+    other.set(f"{redis_prefix(key)}:lock:main", "another-runner", px=60_000)
+    started = time.monotonic()
+    with pytest.raises(ZegoCallTimeBudgetError, match="another runner's call on the same stream"):
+        client.clear_cdn_transfer_rule("main")
+    assert time.monotonic() - started < 3.0
+    assert emulator.admin.requests() == []
+    other.close()
+    client.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from .files import own_directory
 from .names import sequence_directory, slot_file
 from .process import ProcessStore
 from .scope import scope_error
+from .store import OutOfTime
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ MAX_AHEAD = 120.0
 SHARDS = 256
 LOCK_WAIT = 600.0
 """Seconds to wait for another process's call on the same stream: far more than one attempt takes."""
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
 
 
 class MachineStore:
@@ -63,7 +69,7 @@ class MachineStore:
                 " permissions, set XDG_CACHE_HOME, or choose `process` or a Redis URL"
             ) from None
 
-    def reserve(self, interval: float) -> float:
+    def reserve(self, interval: float, max_wait: float = math.inf) -> float:
         with self._thread_lock:
             files.check_lock_file(Path(self._slot_lock.lock_file))
             with self._slot_lock, files.opened(self.path) as fd:
@@ -76,7 +82,8 @@ class MachineStore:
                 if not stored <= now + MAX_AHEAD:  # also catches nan
                     stored = 0.0
                 slot = max(now, stored)
-                files.write_all(fd, repr(slot + interval))
+                if slot - now <= max_wait:
+                    files.write_all(fd, repr(slot + interval))
                 return slot - now
 
     def _shard(self, stream_id: str) -> Path:
@@ -84,12 +91,15 @@ class MachineStore:
         return self._shards / f"shard-{int.from_bytes(digest[:2], 'big') % SHARDS:03d}"
 
     @contextmanager
-    def _locked(self, shard: Path) -> Iterator[None]:
+    def _locked(self, shard: Path, timeout: float | None = None) -> Iterator[None]:
         files.check_lock_file(Path(str(shard) + ".lock"))
-        lock = FileLock(str(shard) + ".lock", timeout=LOCK_WAIT)
+        wait = LOCK_WAIT if timeout is None else max(0.0, min(LOCK_WAIT, timeout))
+        lock = FileLock(str(shard) + ".lock", timeout=wait)
         try:
             lock.acquire()
         except Timeout:
+            if wait < LOCK_WAIT:
+                raise OutOfTime("another process's call on the same stream held its turn") from None
             raise scope_error(
                 f"machine: {shard}.lock stayed locked for {LOCK_WAIT:g}s (a stopped process holds it?)"
             ) from None
@@ -99,11 +109,12 @@ class MachineStore:
             lock.release()
 
     @contextmanager
-    def ordered(self, stream_id: str, hold: float = 0.0) -> Iterator[int]:
+    def ordered(self, stream_id: str, hold: float = 0.0, timeout: float | None = None) -> Iterator[int]:
         shard = self._shard(stream_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
         # Threads of this process queue on the in-process lock first: one file descriptor per shard at a time.
         name = f"\0{shard.name}"  # apart from stream ids (a NUL never reaches a call)
-        with self._local.lock(name), self._locked(shard):
+        with self._local.turn(name, timeout), self._locked(shard, _left(deadline)):
             with files.opened(shard) as fd:
                 try:
                     last = int(files.read_all(fd) or "0")
