@@ -25,6 +25,7 @@ from .client import ZegoClient
 from .errors import ZegoApiError, ZegoAuthenticationError, ZegoBudgetError, ZegoCallTimeBudgetError, ZegoConfigError
 from .identity import relay_identity
 from .models import StreamId
+from .settings import Source, named_for
 
 RESOURCE_TYPE_SUFFIX = "zego:CdnTransferRuleSet"
 """The end of a rule set's type token in a stack export (`pulumi-python:dynamic/zego:CdnTransferRuleSet`)."""
@@ -449,7 +450,7 @@ def run(
     try:
         client = ZegoClient.from_env(env)
     except ZegoConfigError as error:
-        print(f"zego-cdn teardown: {error}", file=err)
+        print(f"zego-cdn teardown: {named_for(error, Source.ENV)}", file=err)
         return EXIT_USAGE
     report = TeardownReport(problems=problems)
     try:
