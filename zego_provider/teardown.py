@@ -7,6 +7,10 @@ stack owned. Per stream this sends DeleteCDNTransferRule for each recorded URL (
 relays) and then ClearCDNTransferRule (drops scheduled ones), through ZegoClient, so at the
 AppId's rate limit and with its retries. Every call is idempotent on ZEGO, so a second run
 succeeds too.
+
+It never crosses apps: only the rule sets of the configured AppId are torn down, the others
+are skipped and reported. The input is read whole (bounded, decoded) before any call, and the
+summary is printed whatever fails, naming the streams left.
 """
 
 from __future__ import annotations

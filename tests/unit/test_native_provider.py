@@ -286,6 +286,17 @@ def test_import_refuses_an_id_of_another_app_or_without_a_stream(provider: ZegoP
         run(provider.read(ReadRequest(URN, id_, {}, {})))
 
 
+@pytest.mark.parametrize("stream_id", ["ab\ncd", "key note", "lobby:main", "x" * 257, ""])
+def test_import_refuses_a_stream_id_that_check_would_refuse(
+    provider: ZegoProvider, zego: FakeZego, stream_id: str
+) -> None:
+    """The probe: `pulumi import ... 1234567890:$'ab\\ncd'` recorded a stream id that check refuses."""
+    with pytest.raises((ZegoProviderError, ValueError)) as caught:
+        run(provider.read(ReadRequest(URN, f"{APP_ID}:{stream_id}", {}, {})))
+    assert "\n" not in str(caught.value)  # one line, the newline shown escaped
+    assert zego.calls == []
+
+
 def test_another_resource_type_is_refused(provider: ZegoProvider) -> None:
     with pytest.raises(ZegoProviderError, match="unknown resource type"):
         check(provider, rule_set("s"), urn="urn:pulumi:dev::zego::zego:index:Other::x")
