@@ -32,14 +32,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import redaction
-from .config import (
-    DEFAULT_CALL_TIME_BUDGET,
-    DEFAULT_ENDPOINT,
-    DEFAULT_MAX_ATTEMPTS,
-    ProviderConfig,
-    is_loopback_host,
-    parse_endpoint,
-)
+from .budget import MACHINE, Budget, open_budget
+from .config import DEFAULT_MAX_ATTEMPTS, ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
     ZegoRateLimitError,
@@ -47,10 +41,8 @@ from .errors import (
     error_for,
 )
 from .models import ZegoResponse
-from .ratelimit import RateLimiter, shared_limiter
 from .retry import backoff
-from .scope import MACHINE
-from .sequence import stream_order
+from .settings import DEFAULT_CALL_TIME_BUDGET, DEFAULT_ENDPOINT
 from .signing import ZegoSignatureAuth
 
 log = logging.getLogger(__name__)
@@ -130,16 +122,10 @@ class ZegoClient:
         # Fails here, before any request, when the budget's store cannot be used (Redis down...).
         endpoint_parts = urlsplit(config.endpoint)
         service = endpoint_parts.netloc if is_loopback_host(endpoint_parts.hostname) else ""
-        self._limiter: RateLimiter | None = shared_limiter(
+        self._budget: Budget = open_budget(
             config.rate_limiter, config.app_id, config.effective_rate_limit, is_test=config.is_test, service=service
         )
-        self._order = stream_order(
-            config.rate_limiter,
-            config.app_id,
-            is_test=config.is_test,
-            service=service,
-            hold=connect_timeout + read_timeout + STREAM_LOCK_SLACK,
-        )
+        self._hold = connect_timeout + read_timeout + STREAM_LOCK_SLACK
         self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test, clock=clock)
         self._session = _new_session(config.endpoint)
 
@@ -177,8 +163,7 @@ class ZegoClient:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> ZegoClient:
-        """Build from ZEGO_APP_ID, ZEGO_SERVER_SECRET, ZEGO_API_ENDPOINT, ZEGO_IS_TEST, ZEGO_RATE_LIMIT,
-        ZEGO_RATE_LIMITER, ZEGO_CALL_TIME_BUDGET and ZEGO_TIMEOUT."""
+        """Build from the environment: every setting's ZEGO_* variable (`zego_provider.settings.SETTINGS`)."""
         return cls.from_config(ProviderConfig.from_env(env), **options)
 
     def __repr__(self) -> str:
@@ -218,8 +203,7 @@ class ZegoClient:
                 response = self._attempt(action, stream_id, params)
             except ZegoRateLimitError as error:
                 # Not counted against max_attempts: the AppId's budget is busy, not the service broken.
-                if self._limiter is not None:
-                    self._limiter.adaptive.on_rate_limited()
+                self._budget.on_rate_limited()
                 pause = backoff(
                     rate_limited, base=RATE_LIMIT_BACKOFF[0], cap=RATE_LIMIT_BACKOFF[1], random=self._random
                 )
@@ -233,8 +217,7 @@ class ZegoClient:
                 pause = backoff(failed - 1, base=base, cap=cap, random=self._random)
                 last = error
             else:
-                if self._limiter is not None:
-                    self._limiter.adaptive.on_success()
+                self._budget.on_success()
                 return response
             if time.monotonic() + pause > deadline:
                 raise self._out_of_time(last, time.monotonic() - started) from None
@@ -258,9 +241,8 @@ class ZegoClient:
         )
 
     def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        with self._order.ordered(stream_id) as sequence:
-            if self._limiter is not None:
-                self._limiter.acquire()
+        with self._budget.ordered(stream_id, self._hold) as sequence:
+            self._budget.acquire()
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
             reply: requests.Response | None = None
             body, failure = b"", ""

@@ -1,7 +1,8 @@
 """Settings: AppId, ServerSecret, endpoint, IsTest, rate budget and timeouts, from stack config or environment.
 
-One pydantic model validates them wherever they come from (Pulumi config in the provider
-process, the environment for `zego-cdn` and `ZegoClient.from_env()`). The secret is a
+The settings are declared once, in `settings.py` (`SETTINGS`, re-exported here). One pydantic
+model validates them wherever they come from (Pulumi config in the provider process, the
+environment for `zego-cdn` and `ZegoClient.from_env()`). The secret is a
 `SecretStr`, and validation errors are rewritten without input values, so the secret never
 reaches a log line or an error text.
 
@@ -22,36 +23,25 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from .budget import MACHINE, redact, validate_scope
 from .errors import ZegoConfigError
-from .scope import MACHINE, redact, validate_scope
+from .settings import (
+    DEFAULT_CALL_TIME_BUDGET,
+    DEFAULT_ENDPOINT,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TEST_RATE_LIMIT,
+    MAX_APP_ID,
+    Setting,
+    Source,
+    declared,
+)
+from .settings import (
+    SETTINGS as SETTINGS,  # re-exported: `config.SETTINGS` names the settings too
+)
 
-DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
-DEFAULT_RATE_LIMIT = 10.0
-DEFAULT_TEST_RATE_LIMIT = 5.0
 MAX_TIMEOUT = 300.0
-DEFAULT_CALL_TIME_BUDGET = 300.0
-"""Seconds one call may take, waits and retries included: minutes, so a fleet sharing one AppId finishes."""
 MAX_CALL_TIME_BUDGET = 3600.0
 DEFAULT_MAX_ATTEMPTS = 5
-MAX_APP_ID = 2**32 - 1
-
-
-class Setting(NamedTuple):
-    field: str
-    pulumi_key: str
-    env_var: str
-
-
-SETTINGS = (
-    Setting("app_id", "zego:appId", "ZEGO_APP_ID"),
-    Setting("server_secret", "zego:serverSecret", "ZEGO_SERVER_SECRET"),
-    Setting("endpoint", "zego:endpoint", "ZEGO_API_ENDPOINT"),
-    Setting("is_test", "zego:isTest", "ZEGO_IS_TEST"),
-    Setting("rate_limit", "zego:rateLimit", "ZEGO_RATE_LIMIT"),
-    Setting("timeout", "zego:timeout", "ZEGO_TIMEOUT"),
-    Setting("rate_limiter", "zego:rateLimiter", "ZEGO_RATE_LIMITER"),
-    Setting("call_time_budget", "zego:callTimeBudget", "ZEGO_CALL_TIME_BUDGET"),
-)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -242,7 +232,7 @@ class ProviderConfig(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as error:
-            by_field = {setting.field: setting for setting in SETTINGS}
+            by_field = {setting.field: setting for setting in declared()}
             problems = []
             for problem in error.errors():
                 field = str(problem["loc"][0]) if problem["loc"] else ""
@@ -259,24 +249,26 @@ class ProviderConfig(BaseModel):
         stack: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ProviderConfig:
-        """Stack config (keys like `zego:appId`) wins over the environment (ZEGO_*)."""
-        stack = stack or {}
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        origin: dict[str, str] = {}
-        for setting in SETTINGS:
-            if stack.get(setting.pulumi_key) not in (None, ""):
-                values[setting.field] = stack[setting.pulumi_key]
-                origin[setting.field] = setting.pulumi_key
-            elif env.get(setting.env_var) not in (None, ""):
-                values[setting.field] = env[setting.env_var]
-                origin[setting.field] = setting.env_var
+        """Stack config (keys like `zego:appId`) wins over the environment (ZEGO_*).
 
-        def describe(setting: Setting) -> str:
-            return origin.get(setting.field, f"{setting.pulumi_key} (or {setting.env_var})")
-
-        return cls.from_values(values, source=describe)
+        A problem names the setting where its value came from; a missing one by both names.
+        """
+        return cls._read(stack or {}, os.environ if env is None else env, unset=Source.EITHER)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderConfig:
-        return cls.from_sources({}, env)
+        """The environment only (`zego-cdn`, `ZegoClient.from_env()`): problems name ZEGO_* variables."""
+        return cls._read({}, os.environ if env is None else env, unset=Source.ENV)
+
+    @classmethod
+    def _read(cls, stack: Mapping[str, Any], env: Mapping[str, str], *, unset: Source) -> ProviderConfig:
+        values: dict[str, Any] = {}
+        origin: dict[str, Source] = {}
+        for setting in declared():
+            if stack.get(setting.pulumi_key) not in (None, ""):
+                values[setting.field] = stack[setting.pulumi_key]
+                origin[setting.field] = Source.STACK
+            elif env.get(setting.env_var) not in (None, ""):
+                values[setting.field] = env[setting.env_var]
+                origin[setting.field] = Source.ENV
+        return cls.from_values(values, source=lambda setting: setting.named(origin.get(setting.field, unset)))

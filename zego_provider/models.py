@@ -107,7 +107,8 @@ class RuleSetInputs(BaseModel):
     """The inputs of one CdnTransferRuleSet, normalized (URLs sorted) so order never causes a diff.
 
     Validate with `context={"app_id": ..., "is_test": ...}` to enforce the test-environment
-    stream prefix; without that context the prefix is not checked.
+    stream prefix; without that context the prefix is not checked. `context["is_test_name"]`
+    names that setting in the message (`zego:isTest` unless the caller read `ZEGO_IS_TEST`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -123,7 +124,8 @@ class RuleSetInputs(BaseModel):
         if context.get("is_test"):
             prefix = stream_prefix_for_test_env(context["app_id"])
             if not stream_id.startswith(prefix):
-                raise _invalid("test_prefix", f"must start with {prefix!r} when zego:isTest is true")
+                name = context.get("is_test_name", "zego:isTest")
+                raise _invalid("test_prefix", f"must start with {prefix!r} when {name} is true")
         return stream_id
 
 

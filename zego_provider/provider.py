@@ -7,6 +7,14 @@ pickled into the Pulumi state: credentials are read in `configure`, inside the p
 process, so the serialized provider is a small reference to this class. Its two seams, the
 client factory and the stream claims, are given in-process (tests hand it a fake client);
 unpickled by the engine, it always uses the shared ones.
+
+`zego_provider.provider.CdnTransferRuleSetProvider` is a public name, kept for as long as any
+supported release could have recorded it. Every existing stack's state holds, per rule set, the
+pickled provider (`__provider`): a reference to the class by this module and name, which the
+engine unpickles with the code installed *now* on every update and destroy. Moving or renaming
+the class or this module would make every stack created before fail to destroy, relays left
+running: if the class moves, keep an alias here. tests/unit/test_pickled_reference.py pins it
+with the bytes 0.1.0 recorded; docs/development.md ("Recording a release's state") says more.
 """
 
 from __future__ import annotations
@@ -30,9 +38,10 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from . import lifecycle
 from .claims import StreamClaims, stream_claims
-from .config import SETTINGS, ProviderConfig
+from .config import ProviderConfig
 from .errors import ZegoConfigError
 from .lifecycle import ClientFactory, RuleClient, RuleSetLifecycle, _clients, shared_client
+from .settings import declared
 
 __all__ = ["CdnTransferRuleSetProvider", "ClientFactory", "RuleClient", "_clients", "shared_client"]
 
@@ -78,7 +87,7 @@ class CdnTransferRuleSetProvider(ResourceProvider):
         self._config_error = None
 
     def configure(self, req: ConfigureRequest) -> None:
-        stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in SETTINGS}
+        stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in declared()}
         try:
             self._config = ProviderConfig.from_sources(stack, os.environ)
         except ZegoConfigError as error:

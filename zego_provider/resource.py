@@ -10,7 +10,9 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime.settings import get_monitor
 
+from .budget import redact
 from .provider import CdnTransferRuleSetProvider
+from .settings import Setting, declared
 
 
 class StreamDeclaredTwiceError(pulumi.RunError):
@@ -44,6 +46,47 @@ def _claim_stream(stream_id: str, resource_name: str, resource: object) -> str:
             "so list all its cdn_urls in one of them"
         )
     return stream_id
+
+
+_warned_runs: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _holds_credential(setting: Setting, value: str) -> bool:
+    """A secret setting's value that carries a credential: the ServerSecret always, a rate
+    limiter only when it is a URL with a password (`machine` or a bare Redis URL holds none)."""
+    return setting.field != "rate_limiter" or redact(value) != value
+
+
+def plain_credentials() -> list[str]:
+    """The stack config keys that hold a credential in plain text (set without `--secret`).
+
+    Only the program can tell: the engine passes a dynamic provider's `configure` the stack
+    config with every secret unwrapped (the Python SDK's dynamic-provider server calls
+    `unwrap_rpc_secret` on each value and answers `acceptSecrets: false`), so the provider
+    process never learns which values were secret. The program does (`PULUMI_CONFIG_SECRET_KEYS`).
+    """
+    found = []
+    for setting in declared():
+        value = pulumi.runtime.get_config(setting.pulumi_key)
+        if not setting.secret or not isinstance(value, str) or not value:
+            continue
+        if not pulumi.runtime.is_config_secret(setting.pulumi_key) and _holds_credential(setting, value):
+            found.append(setting.pulumi_key)
+    return found
+
+
+def _warn_of_plain_credentials() -> None:
+    """Once per program run: `pulumi preview` and `up` say which credential sits in plain text
+    in the stack's config file (Pulumi.<stack>.yaml), never its value."""
+    run = get_monitor()
+    if run is None or _warned_runs.get(run):
+        return
+    _warned_runs[run] = True
+    for key in plain_credentials():
+        pulumi.log.warn(
+            f"{key} holds a credential in plain text in the stack config: set it with "
+            f"`pulumi config set --secret {key} ...` so that it is stored encrypted"
+        )
 
 
 class CdnTransferRuleSetArgs:
@@ -103,6 +146,7 @@ class CdnTransferRuleSet(pulumi.dynamic.Resource, module="zego", name="CdnTransf
             stream_id_input = pulumi.Output.from_input(cast("pulumi.Input[str]", stream_id_input)).apply(
                 lambda known: _claim_stream(known, resource_name, self)
             )
+        _warn_of_plain_credentials()
         props = {
             "stream_id": stream_id_input,
             "cdn_urls": args.cdn_urls,

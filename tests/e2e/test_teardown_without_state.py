@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.settings_env import without_settings
+
 from .conftest import APP_ID, SECRET, STACK, Stack
 
 A = "rtmp://cdn-a.example.com/live/key-a?token=abc"
@@ -16,7 +18,7 @@ C = "rtmp://cdn-c.example.com/live/key-c"
 
 def zego_cdn(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("ZEGO_")},
+        **without_settings(os.environ),
         "ZEGO_APP_ID": str(APP_ID),
         "ZEGO_SERVER_SECRET": SECRET,
         "ZEGO_API_ENDPOINT": stack.emulator.url,

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import grpc
 
 from tests.support.provider_process import ProviderProcess
+from tests.support.settings_env import unset_settings
 from zego_provider.client import DEFAULT_MAX_ATTEMPTS
 from zego_provider.emulator import ZegoEmulator
 
@@ -334,7 +335,7 @@ class MatrixRunner:
         # Credentials come only through Configure (stack config), as from `pulumi up`.
         # ProviderProcess drains the process's stderr itself (every retry logs a warning),
         # so a full pipe can never block it in the middle of a cell.
-        process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_TIMEOUT": ""})
+        process = ProviderProcess(env=unset_settings())
         self._processes.append(process)
         process.configure(
             {

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.settings_env import without_settings
 from zego_provider import ZegoApiError, ZegoConfigError, ZegoServerError, ZegoTransportError
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
@@ -264,7 +265,7 @@ def test_zego_cdn_refuses_an_undecodable_setting_with_exit_2_and_one_line(variab
 
     with raw_http.raw_server(raw_http.ok) as server:
         env = {
-            **{key: val for key, val in os.environb.items() if not key.startswith(b"ZEGO_")},
+            **without_settings(os.environb),
             b"ZEGO_APP_ID": str(APP_ID).encode(),
             b"ZEGO_SERVER_SECRET": SERVER_SECRET.encode(),
             b"ZEGO_API_ENDPOINT": server.url.encode(),

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from zego_provider import ZegoAuthenticationError, ZegoClient
+from zego_provider.budget import open_budget
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.errors import meaning_of
-from zego_provider.ratelimit import shared_limiter
 
 from .conftest import APP_ID, SERVER_SECRET
 
@@ -50,11 +50,11 @@ def test_a_clock_skewed_by_eleven_minutes_is_refused_as_expired(emulator: ZegoEm
 
 
 def test_the_strictest_rate_asked_for_an_app_wins() -> None:
-    limiter = shared_limiter("process", 555000111, 10)
-    assert limiter is not None
-    assert shared_limiter("process", 555000111, 4) is limiter and limiter.rate == 4
-    assert limiter.adaptive.ceiling == 4
-    assert shared_limiter("process", 555000111, 10) is limiter and limiter.adaptive.ceiling == 4
+    budget = open_budget("process", 555000111, 10)
+    assert budget.adaptive is not None
+    assert open_budget("process", 555000111, 4) is budget and budget.adaptive.rate == 4
+    assert budget.adaptive.ceiling == 4
+    assert open_budget("process", 555000111, 10) is budget and budget.adaptive.ceiling == 4
 
 
 def test_success_has_a_meaning_too() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.settings_env import clear_settings
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import EmulatorAdmin
 from zego_provider.emulator.cli import main
@@ -166,8 +167,7 @@ def test_the_cli_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str])
 def test_the_cli_rejects_bad_arguments(
     argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("ZEGO_APP_ID", raising=False)
-    monkeypatch.delenv("ZEGO_SERVER_SECRET", raising=False)
+    clear_settings(monkeypatch)
 
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

@@ -140,7 +140,7 @@ def test_a_wrong_redis_password_is_a_config_error_that_never_prints_it(redis_ser
 
 def test_the_redis_password_never_shows_in_a_clients_repr_or_config(redis_server: RedisServer) -> None:
     with ZegoClient(APP_ID, SECRET, endpoint="http://127.0.0.1:9", rate_limiter=redis_server.url) as client:
-        shown = repr(client) + repr(client.config) + str(client.config) + repr(client._limiter)
+        shown = repr(client) + repr(client.config) + str(client.config) + repr(client._budget)
     assert REDIS_PASSWORD not in shown and "***" in repr(client)
 
 

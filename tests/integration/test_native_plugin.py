@@ -16,7 +16,7 @@ from pulumi.runtime.proto import provider_pb2
 from pydantic.alias_generators import to_camel
 
 from tests.support.provider_process import PluginProcess
-from zego_provider.config import SETTINGS
+from tests.support.settings_env import without_settings
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native import RULE_SET_TYPE
 
@@ -65,7 +65,7 @@ class Plugin(PluginProcess):
     """One `pulumi-resource-zego` process and a stub to it; stderr is kept for the secret check."""
 
     def __init__(self, command: list[str], env: Mapping[str, str] | None = None) -> None:
-        clean = {key: value for key, value in os.environ.items() if key not in {s.env_var for s in SETTINGS}}
+        clean = without_settings(os.environ)
         # The engine's address comes last: never dialled by these operations.
         super().__init__([*command, "127.0.0.1:1"], {**clean, **(env or {})})
 

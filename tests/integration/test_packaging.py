@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -33,11 +34,50 @@ SECRET = "wheel-test-made-up-secret"
 
 
 @pytest.fixture(scope="module")
+def built() -> Path:
+    """The folder holding the sdist and the wheel of this checkout, built once (tests/support/wheel.py)."""
+    return built_dist()
+
+
+@pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies),
     installed by version as from the index (tests/support/wheel.py)."""
-    assert list(built_dist().glob("zego_pulumi_provider-*.tar.gz"))
     return fresh_venv(tmp_path_factory.mktemp("wheel") / "venv")
+
+
+def test_twine_check_passes_on_the_sdist_and_the_wheel(built: Path) -> None:
+    """What a package index checks before it accepts an upload: the metadata and the long description render."""
+    files = sorted(str(path) for path in built.iterdir())
+    assert len(files) == 2
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2
+
+
+def test_the_metadata_says_what_the_package_is_and_where_it_lives(built: Path) -> None:
+    """The wheel's METADATA: this version, the short README as the long description, the project URLs."""
+    import zipfile
+    from email.parser import Parser
+
+    import zego_provider
+
+    [wheel] = built.glob("zego_pulumi_provider-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(archive.read(name).decode())
+    assert metadata["Version"] == zego_provider.__version__
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert metadata.get_payload().strip() == (REPO / "README.md").read_text().strip()
+    assert sorted(url.split(",")[0] for url in metadata.get_all("Project-URL")) == [
+        "Changelog",
+        "Documentation",
+        "Homepage",
+        "Issues",
+    ]
+    assert "pulumi<4,>=3.272" in metadata.get_all("Requires-Dist")
 
 
 def run(bin_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

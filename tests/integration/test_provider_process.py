@@ -11,6 +11,7 @@ import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
 from tests.support.provider_process import ProviderProcess
+from tests.support.settings_env import unset_settings
 from zego_provider.emulator import ZegoEmulator
 
 APP_ID = 1234567890
@@ -34,7 +35,7 @@ def emulator(zego: ZegoEmulator) -> ZegoEmulator:
 
 def _configured(zego: ZegoEmulator) -> ProviderProcess:
     # Credentials come only through Configure (stack config), never the environment.
-    provider = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": ""})
+    provider = ProviderProcess(env=unset_settings())
     provider.configure(
         {"zego:appId": str(APP_ID), "zego:serverSecret": SECRET, "zego:endpoint": zego.url, "zego:rateLimit": "200"}
     )
@@ -203,7 +204,7 @@ def test_nothing_secret_reaches_the_serialized_provider_or_the_outputs(process: 
 
 def test_missing_credentials_are_named_before_any_request(zego: ZegoEmulator) -> None:
     zego.admin.reset()
-    provider = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": ""})
+    provider = ProviderProcess(env=unset_settings())
     try:
         provider.configure({"zego:endpoint": zego.url})
         _, failures = provider.check("nocreds", {"stream_id": "s", "cdn_urls": []})
@@ -218,7 +219,7 @@ def test_missing_credentials_are_named_before_any_request(zego: ZegoEmulator) ->
 
 def test_test_environment_prefix_is_checked_before_any_request(zego: ZegoEmulator) -> None:
     zego.admin.reset()
-    provider = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": ""})
+    provider = ProviderProcess(env=unset_settings())
     try:
         provider.configure(
             {"zego:appId": str(APP_ID), "zego:serverSecret": SECRET, "zego:endpoint": zego.url, "zego:isTest": "true"}

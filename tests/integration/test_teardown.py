@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.settings_env import clear_settings
 from zego_provider.cli import main
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
@@ -47,8 +48,7 @@ def run_teardown(
     def run(
         emulator: ZegoEmulator, document: dict[str, Any], *extra: str, secret: str = SERVER_SECRET
     ) -> tuple[int, str]:
-        for name in ("ZEGO_IS_TEST", "ZEGO_RATE_LIMIT", "ZEGO_TIMEOUT", "ZEGO_RATE_LIMITER"):
-            monkeypatch.delenv(name, raising=False)
+        clear_settings(monkeypatch)
         monkeypatch.setenv("ZEGO_APP_ID", str(APP_ID))
         monkeypatch.setenv("ZEGO_SERVER_SECRET", secret)
         monkeypatch.setenv("ZEGO_API_ENDPOINT", emulator.url)

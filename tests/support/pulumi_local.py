@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.settings_env import without_settings
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO_PASSPHRASE = "demo-only-passphrase"  # protects the throwaway local state of the demo and tests
 
@@ -40,7 +42,7 @@ class LocalPulumi:
         (work_dir / "state").mkdir(parents=True, exist_ok=True)
         (work_dir / "home").mkdir(parents=True, exist_ok=True)
         self.env = {
-            **{key: value for key, value in os.environ.items() if not key.startswith(("ZEGO_", "PULUMI_"))},
+            **{key: value for key, value in without_settings(os.environ).items() if not key.startswith("PULUMI_")},
             "PULUMI_BACKEND_URL": f"file://{work_dir / 'state'}",
             "PULUMI_HOME": str(work_dir / "home"),
             "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,

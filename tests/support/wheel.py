@@ -60,8 +60,9 @@ def source_key() -> str:
 def built_dist() -> Path:
     """The folder holding the sdist and the wheel of this checkout's current content."""
     target = cache_root() / "dist" / source_key()
+    complete = target.with_name(target.name + ".complete")  # beside it: the folder holds only the two files
     with FileLock(str(target) + ".lock", timeout=600):
-        if not (target / ".complete").exists():
+        if not complete.exists():
             work = target.with_name(target.name + ".work")
             shutil.rmtree(work, ignore_errors=True)
             shutil.copytree(REPO, work / "source", ignore=shutil.ignore_patterns(*UNSHIPPED))
@@ -83,7 +84,7 @@ def built_dist() -> Path:
                 timeout=300,
             )
             shutil.rmtree(work, ignore_errors=True)
-            (target / ".complete").touch()
+            complete.touch()
     return target
 
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 import responses
 
+from tests.support.settings_env import clear_settings
 from zego_provider.cli import main
 from zego_provider.client import ZegoClient
 
@@ -18,8 +19,7 @@ URL = "https://rtc-api.zego.im/"
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ZEGO_API_ENDPOINT", "ZEGO_IS_TEST", "ZEGO_RATE_LIMIT"):
-        monkeypatch.delenv(name, raising=False)
+    clear_settings(monkeypatch)
     monkeypatch.setenv("ZEGO_APP_ID", "1234567890")
     monkeypatch.setenv("ZEGO_SERVER_SECRET", SECRET)
 

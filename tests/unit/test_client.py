@@ -198,9 +198,9 @@ def test_a_rate_limit_answer_lowers_the_clients_rate(mocked: responses.RequestsM
     mocked.get(URL, **reply(5007))
     mocked.get(URL, **reply(0))
     with ZegoClient(next(_app_ids), SECRET, rate_limiter="process", sleep=sleeps) as zego:
-        assert zego._limiter is not None
+        assert zego._budget.adaptive is not None
         zego.clear_cdn_transfer_rule("s")
-        assert zego._limiter.rate == pytest.approx(5.5)  # halved, then one success gives back 1/20
+        assert zego._budget.adaptive.rate == pytest.approx(5.5)  # halved, then one success gives back 1/20
 
 
 def test_backoff_is_pinned_by_injected_randomness() -> None:
@@ -283,10 +283,10 @@ def test_clients_of_one_app_share_one_rate_limiter() -> None:
         ZegoClient(app_id, SECRET, rate_limiter="process") as first,
         ZegoClient(app_id, SECRET, rate_limiter="process") as second,
     ):
-        assert first._limiter is second._limiter
-        assert first._limiter is not None and first._limiter.rate == 10
+        assert first._budget is second._budget
+        assert first._budget.adaptive is not None and first._budget.adaptive.rate == 10
     with ZegoClient(next(_app_ids), SECRET, is_test=True, rate_limiter="process") as test_client:
-        assert test_client._limiter is not None and test_client._limiter.rate == 5
+        assert test_client._budget.adaptive is not None and test_client._budget.adaptive.rate == 5
 
 
 def test_the_client_config_tells_the_truth() -> None:
@@ -296,18 +296,18 @@ def test_the_client_config_tells_the_truth() -> None:
         config = zego.config
         assert (config.connect_timeout, config.timeout, config.max_attempts) == (1.0, 7.0, 3)
         assert (config.rate_limit, config.effective_rate_limit, config.rate_limiter) == (4, 4, "process")
-        assert zego._limiter is not None and zego._limiter.rate == 4
+        assert zego._budget.adaptive is not None and zego._budget.adaptive.rate == 4
 
 
 def test_rate_limit_none_means_zegos_limit_in_the_client_as_in_the_settings() -> None:
     with ZegoClient(next(_app_ids), SECRET, rate_limit=None, rate_limiter="process") as zego:
         assert zego.config.rate_limit is None and zego.config.effective_rate_limit == 10
-        assert zego._limiter is not None and zego._limiter.rate == 10
+        assert zego._budget.adaptive is not None and zego._budget.adaptive.rate == 10
 
 
 def test_off_is_the_one_spelling_of_no_limiter() -> None:
     with ZegoClient(next(_app_ids), SECRET, rate_limiter="off") as zego:
-        assert zego._limiter is None and zego.config.rate_limiter == "off"
+        assert zego._budget.adaptive is None and zego.config.rate_limiter == "off"
     with pytest.raises(ZegoConfigError, match="rate_limiter"):
         ZegoClient(next(_app_ids), SECRET, rate_limiter="none")
 

@@ -37,8 +37,8 @@ def test_rate_limit_can_be_set() -> None:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"ZEGO_SERVER_SECRET": SECRET}, "zego:appId (or ZEGO_APP_ID) is required"),
-        ({"ZEGO_APP_ID": "1"}, "zego:serverSecret (or ZEGO_SERVER_SECRET) is required"),
+        ({"ZEGO_SERVER_SECRET": SECRET}, "settings: ZEGO_APP_ID is required"),
+        ({"ZEGO_APP_ID": "1"}, "settings: ZEGO_SERVER_SECRET is required"),
         ({**ENV, "ZEGO_APP_ID": "abc"}, "ZEGO_APP_ID"),
         ({**ENV, "ZEGO_APP_ID": "0"}, "ZEGO_APP_ID"),
         ({**ENV, "ZEGO_APP_ID": str(2**32)}, "ZEGO_APP_ID"),
@@ -54,6 +54,16 @@ def test_bad_settings_are_named_in_one_config_error(env: dict[str, str], named: 
     with pytest.raises(ZegoConfigError) as caught:
         ProviderConfig.from_env(env)
     assert named in str(caught.value)
+
+
+def test_a_missing_setting_is_named_by_the_sources_that_were_read() -> None:
+    with pytest.raises(ZegoConfigError) as from_env:
+        ProviderConfig.from_env({"ZEGO_SERVER_SECRET": SECRET})
+    assert from_env.value.problems == [("ZEGO_APP_ID", "is required")]
+    with pytest.raises(ZegoConfigError) as from_both:
+        ProviderConfig.from_sources({"zego:isTest": "maybe"}, {"ZEGO_SERVER_SECRET": SECRET})
+    assert from_both.value.problems[0] == ("zego:appId (or ZEGO_APP_ID)", "is required")
+    assert from_both.value.problems[1][0] == "zego:isTest"
 
 
 def test_loopback_http_is_allowed_for_the_emulator() -> None:

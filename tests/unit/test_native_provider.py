@@ -22,11 +22,13 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
 )
 
+from tests.support.settings_env import clear_settings
 from zego_provider.claims import StreamClaims
 from zego_provider.config import SETTINGS
 from zego_provider.errors import ZegoConfigError, ZegoInvalidInputError
 from zego_provider.native import RULE_SET_TYPE, ZegoProvider
 from zego_provider.native.provider import ZegoProviderError
+from zego_provider.native.schema import input_name
 
 from .fake_zego import A_NEW, CLEAR, CREATE, DELETE, A, B, FakeZego, invalid
 
@@ -69,8 +71,7 @@ def rule_set(stream_id: str, *urls: str, stop: bool = True) -> dict[str, Propert
 
 @pytest.fixture(autouse=True)
 def no_zego_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for setting in SETTINGS:
-        monkeypatch.delenv(setting.env_var, raising=False)
+    clear_settings(monkeypatch)
 
 
 def configured(zego: FakeZego, claims: StreamClaims, **settings: Any) -> ZegoProvider:
@@ -126,6 +127,15 @@ def test_check_config_names_a_missing_setting_with_its_environment_variable() ->
     assert [(failure.property, failure.reason) for failure in response.failures or []] == [
         ("serverSecret (or ZEGO_SERVER_SECRET)", "is required")
     ]
+
+
+def test_check_config_marks_every_setting_that_can_carry_a_credential_secret() -> None:
+    redis_url = "redis://:made-up-redis-pw@127.0.0.1:6379/0"
+    news = pmap(appId=APP_ID, serverSecret=SECRET, endpoint="http://127.0.0.1:9", rateLimiter=redis_url)
+    inputs = run(ZegoProvider().check_config(CheckRequest("urn:p", {}, news, b""))).inputs or {}
+    secret = {name for name, value in inputs.items() if value.is_secret}
+    assert secret == {input_name(setting) for setting in SETTINGS if setting.secret} == {"serverSecret", "rateLimiter"}
+    assert plain(dict(inputs)) == plain(news)  # the values themselves are unchanged
 
 
 def test_settings_fall_back_to_the_environment(

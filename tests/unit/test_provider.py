@@ -11,6 +11,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
+from tests.support.settings_env import clear_settings
 from zego_provider import lifecycle
 from zego_provider import provider as provider_module
 from zego_provider.claims import StreamClaims, stream_claims
@@ -104,8 +105,7 @@ def test_check_enforces_the_test_environment_prefix(zego: FakeZego) -> None:
 
 
 def test_check_names_each_missing_setting(zego: FakeZego, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ZEGO_APP_ID", raising=False)
-    monkeypatch.delenv("ZEGO_SERVER_SECRET", raising=False)
+    clear_settings(monkeypatch)
     provider = CdnTransferRuleSetProvider(client_factory=lambda config: zego, claims=StreamClaims())
     provider.configure(ConfigureRequest(config=Config(raw_config={}, project_name="unit")))
     failures = provider.check({}, {"stream_id": "s"}).failures or []

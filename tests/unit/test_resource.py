@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pulumi
 import pytest
 
 from zego_provider import CdnTransferRuleSet, CdnTransferRuleSetArgs
-from zego_provider.resource import StreamDeclaredTwiceError
+from zego_provider.resource import StreamDeclaredTwiceError, plain_credentials
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -154,3 +154,44 @@ def test_each_program_run_starts_with_no_stream_declared() -> None:
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+
+
+@pytest.fixture
+def stack_config() -> Iterator[Callable[[dict[str, str], list[str]], None]]:
+    """Sets the program's stack config and its secret keys, as the language host does; restores them after."""
+
+    def set_config(config: dict[str, str], secret_keys: list[str]) -> None:
+        pulumi.runtime.set_all_config(config, secret_keys)
+
+    yield set_config
+    pulumi.runtime.set_all_config({}, [])
+
+
+def test_a_credential_set_without_secret_is_named_and_one_set_with_it_is_not(
+    stack_config: Callable[[dict[str, str], list[str]], None],
+) -> None:
+    with_password = "redis://:made-up-redis-pw@redis.internal:6379/0"
+    stack_config({"zego:rateLimiter": with_password, "zego:serverSecret": SECRET, "zego:appId": "1"}, [])
+    assert plain_credentials() == ["zego:serverSecret", "zego:rateLimiter"]
+    stack_config({"zego:rateLimiter": with_password, "zego:serverSecret": SECRET}, ["zego:serverSecret"])
+    assert plain_credentials() == ["zego:rateLimiter"]
+    stack_config({"zego:rateLimiter": with_password}, ["zego:rateLimiter"])
+    assert plain_credentials() == []
+    for no_password in ("machine", "redis://redis.internal:6379/0", "rediss://ci@redis.internal/1"):
+        stack_config({"zego:rateLimiter": no_password}, [])
+        assert plain_credentials() == [], no_password
+
+
+def test_the_warning_comes_once_per_run_and_never_holds_the_value(
+    mocks: RecordingMocks,
+    stack_config: Callable[[dict[str, str], list[str]], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+    stack_config({"zego:rateLimiter": "redis://:made-up-redis-pw@redis.internal:6379/0"}, [])
+    CdnTransferRuleSet("a", stream_id="a", cdn_urls=[])
+    CdnTransferRuleSet("b", stream_id="b", cdn_urls=[])
+    assert len(warnings) == 1
+    assert "zego:rateLimiter" in warnings[0] and "--secret" in warnings[0]
+    assert "made-up-redis-pw" not in warnings[0]

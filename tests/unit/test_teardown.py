@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.settings_env import clear_settings
 from zego_provider.cli import main
 from zego_provider.teardown import (
     SIG_KEY,
@@ -141,8 +142,7 @@ def test_stdin_lines_are_streams_with_optional_urls() -> None:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ZEGO_API_ENDPOINT", "ZEGO_IS_TEST", "ZEGO_RATE_LIMIT"):
-        monkeypatch.delenv(name, raising=False)
+    clear_settings(monkeypatch)
     monkeypatch.setenv("ZEGO_APP_ID", "1234567890")
     monkeypatch.setenv("ZEGO_SERVER_SECRET", SECRET)
 

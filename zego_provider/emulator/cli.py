@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from ..config import MAX_APP_ID, SETTINGS
+from ..settings import MAX_APP_ID, SETTINGS
 from .runner import ZegoEmulator
 
 ENV_VARS = {setting.field: setting.env_var for setting in SETTINGS}
@@ -53,13 +53,25 @@ def _rate(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+PROG = "python -m zego_provider.emulator"
+EXIT_CODES = (
+    "exit codes:\n"
+    "  0  stopped cleanly (SIGTERM or Ctrl-C)\n"
+    "  2  bad arguments, a port in use, or an unusable state file (one line on stderr)"
+)
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     app_id_var, secret_var = ENV_VARS["app_id"], ENV_VARS["server_secret"]
     env_app_id = os.environ.get(app_id_var) or None
     env_secret = os.environ.get(secret_var) or None
     parser = argparse.ArgumentParser(
-        prog="python -m zego_provider.emulator",
-        description="A local ZEGO CDN relay API emulator (loopback only; admin routes under /_emulator/).",
+        prog=prog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A local ZEGO CDN relay API emulator (loopback only; admin routes under /_emulator/). "
+        "Prints `listening on http://HOST:PORT` once it serves, then runs until SIGTERM or Ctrl-C.",
+        epilog=f"environment:\n  {app_id_var:<22} the AppId it serves (or --app-id)\n"
+        f"  {secret_var:<22} its ServerSecret (or --server-secret)\n\n{EXIT_CODES}",
     )
     parser.add_argument(
         "--app-id", type=_app_id, default=env_app_id, required=env_app_id is None, help=f"AppId (env {app_id_var})"
@@ -86,9 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad arguments or an unusable state file."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Serve until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad arguments or an unusable state file.
+    `prog` is how the caller was started (`zego-cdn emulator`), for usage lines and `--help`."""
+    args = build_parser(prog).parse_args(argv)
     stop = threading.Event()
     previous = _install_stop_handlers(stop)  # before binding: a SIGTERM right after start still stops cleanly
     try:

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 from pydantic import SecretStr
 
-from ..config import MAX_APP_ID, is_loopback_host
+from ..config import is_loopback_host
 from ..errors import (
     ACTION_MISSING,
     ACTION_UNSUPPORTED,
@@ -56,6 +56,7 @@ from ..errors import (
     WRONG_INPUT,
     meaning_of,
 )
+from ..settings import MAX_APP_ID
 from .faults import (
     CodeEffect,
     CutEffect,

@@ -41,10 +41,11 @@ from pulumi.provider.experimental.provider import (
 
 from .. import lifecycle
 from ..claims import StreamClaims, stream_claims
-from ..config import SETTINGS, ProviderConfig
+from ..config import ProviderConfig
 from ..errors import ZegoConfigError, ZegoError
 from ..lifecycle import ClientFactory, RuleClient, RuleSetLifecycle, shared_client
 from ..models import RuleSetInputs
+from ..settings import declared
 from .schema import RULE_SET_TYPE, input_name, package_schema, property_name
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class ZegoProvider(Provider):
                 ProviderConfig.from_sources(stack, os.environ)
             except ZegoConfigError as error:
                 failures = [CheckFailure(_input_of(name), reason) for name, reason in error.problems]
-        return CheckResponse(inputs=request.new_inputs, failures=failures)
+        return CheckResponse(inputs=_secret_settings_marked(request.new_inputs), failures=failures)
 
     async def diff_config(self, request: DiffRequest) -> DiffResponse:
         """Another AppId or environment replaces the provider, and so every rule set it manages
@@ -186,7 +187,7 @@ class ZegoProvider(Provider):
         news, unknown = _settings(request.new_inputs)
         changed = sorted(
             input_name(setting)
-            for setting in SETTINGS
+            for setting in declared()
             if input_name(setting) in unknown or not _same(olds.get(setting.pulumi_key), news.get(setting.pulumi_key))
         )
         old_app, new_app = _app_of(olds), _app_of(news)
@@ -320,7 +321,7 @@ def _settings(
     variables = variables or {}
     stack: dict[str, Any] = {}
     unknown: set[str] = set()
-    for setting in SETTINGS:
+    for setting in declared():
         name = input_name(setting)
         value = args.get(name)
         if value is not None and value.value is not None:
@@ -334,6 +335,19 @@ def _settings(
             if legacy is not None:
                 stack[setting.pulumi_key] = legacy
     return stack, unknown
+
+
+def _secret_settings_marked(inputs: Mapping[str, PropertyValue]) -> dict[str, PropertyValue]:
+    """The provider inputs with every setting that can carry a credential marked secret, whatever
+    the program passed (a plain string, an SDK built from an older schema): the engine stores the
+    checked inputs, so these are encrypted in state."""
+    secret = {input_name(setting) for setting in declared() if setting.secret}
+    return {
+        name: PropertyValue(value.value, is_secret=True, dependencies=value.dependencies)
+        if name in secret and not value.is_secret and isinstance(value.value, str)
+        else value
+        for name, value in inputs.items()
+    }
 
 
 def _app_of(stack: Mapping[str, Any]) -> tuple[int, bool] | None:

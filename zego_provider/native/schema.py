@@ -1,9 +1,9 @@
 """The `zego` package schema: what `pulumi package get-schema` prints and SDK generators read.
 
-It is generated from the two declarations that already define the shapes: the settings
-(`zego_provider.config.SETTINGS` and `ProviderConfig`, so a setting added there appears
-here as a provider input) and the rule-set inputs (`zego_provider.models.RuleSetInputs`).
-Only the descriptions are written here, for users reading the schema or a generated SDK.
+It is generated from the declarations that already define the shapes: the settings
+(`zego_provider.settings.SETTINGS`: name, description, secret-ness; `ProviderConfig`: type),
+so a setting added there appears here as a provider input, and the rule-set inputs
+(`zego_provider.models.RuleSetInputs`). Only the rule set's descriptions are written here.
 """
 
 from __future__ import annotations
@@ -14,20 +14,12 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from .. import __version__
-from ..config import SETTINGS, ProviderConfig, Setting
+from ..config import ProviderConfig
 from ..models import RuleSetInputs
+from ..settings import Setting, declared
 
 PACKAGE = "zego"
 RULE_SET_TYPE = "zego:index:CdnTransferRuleSet"
-
-SETTING_DESCRIPTIONS: dict[str, str] = {
-    "app_id": "The ZEGO AppId whose CDN relay rules this provider manages.",
-    "server_secret": "The AppId's ServerSecret, used to sign each request; kept secret, never logged or stored.",
-    "endpoint": "The ZEGO server API endpoint (https://; plain http:// only for a loopback emulator).",
-    "is_test": "True for ZEGO's test environment (stream ids must then start with `zegotest-<AppId>-`).",
-    "rate_limit": "Client rate limit in calls per second for the AppId (default 10, or 5 in the test environment).",
-    "timeout": "Read timeout of one attempt, in seconds (default 10); each retry gets it again.",
-}
 
 RULE_SET_DESCRIPTIONS: dict[str, str] = {
     "stream_id": "The RTC stream whose relays this rule set owns; a new stream id replaces the rule set.",
@@ -77,16 +69,22 @@ def _fields(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
 
 
 def setting_properties() -> dict[str, dict[str, Any]]:
+    """Each setting as a provider input; one that can carry a credential is `secret`, so the engine
+    encrypts it in state even when a program passes a plain string."""
     fields = _fields(ProviderConfig)
     properties: dict[str, dict[str, Any]] = {}
-    for setting in SETTINGS:
+    for setting in declared():
         spec = _type_of(fields.get(setting.field, {}))
-        described = SETTING_DESCRIPTIONS.get(setting.field, f"The ZEGO setting `{setting.pulumi_key}`.")
-        spec["description"] = (
-            f"{described} When not given: stack config `{setting.pulumi_key}` (the default provider), "
-            f"then the environment variable `{setting.env_var}`."
+        default = (
+            setting.default[0].upper() + setting.default[1:]
+            if setting.default.startswith("required")
+            else (f"Default: {setting.default}")
         )
-        if setting.field == "server_secret":
+        spec["description"] = (
+            f"{setting.description} {default}. When not given: stack config "
+            f"`{setting.pulumi_key}` (the default provider), then the environment variable `{setting.env_var}`."
+        )
+        if setting.secret:
             spec["secret"] = True
         properties[input_name(setting)] = spec
     return properties

@@ -1,4 +1,5 @@
-"""The AppId's budget: evenly spaced slots in each scope, and a rate that adapts to rate-limit answers."""
+"""The AppId's budget: evenly spaced slots in each scope, a rate that adapts to rate-limit answers,
+and Sequences that strictly increase per stream, across threads, processes and one millisecond."""
 
 from __future__ import annotations
 
@@ -9,14 +10,11 @@ from pathlib import Path
 import pytest
 
 from zego_provider import ZegoConfigError
-from zego_provider.ratelimit import (
-    MAX_AHEAD,
-    AdaptiveRate,
-    MachineSlots,
-    ProcessSlots,
-    RateLimiter,
-    shared_limiter,
-)
+from zego_provider.budget import Budget, open_budget
+from zego_provider.budget.machine import MAX_AHEAD, MachineStore
+from zego_provider.budget.names import budget_key
+from zego_provider.budget.process import ProcessStore
+from zego_provider.budget.rate import AdaptiveRate
 
 
 class FakeTime:
@@ -35,13 +33,19 @@ class FakeTime:
             self.now += seconds
 
 
-def limiter(slots: ProcessSlots | MachineSlots, fake: FakeTime, rate: float) -> RateLimiter:
-    return RateLimiter(slots, AdaptiveRate(rate, clock=fake.clock), scope="test", sleep=fake.sleep)
+def limiter(store: ProcessStore | MachineStore, fake: FakeTime, rate: float) -> Budget:
+    return Budget(store, AdaptiveRate(rate, clock=fake.clock), scope="test", sleep=fake.sleep)
+
+
+def machine(directory: Path, key: str = "1-production", clock: FakeTime | None = None) -> MachineStore:
+    if clock is None:
+        return MachineStore(directory, key, ProcessStore())
+    return MachineStore(directory, key, ProcessStore(), clock=clock.clock)
 
 
 def test_fifty_calls_at_ten_per_second_take_at_least_4_9_seconds() -> None:
     fake = FakeTime()
-    paced = limiter(ProcessSlots(clock=fake.clock), fake, 10)
+    paced = limiter(ProcessStore(clock=fake.clock), fake, 10)
     for _ in range(50):
         paced.acquire()
     assert fake.now == pytest.approx(4.9, abs=1e-6)
@@ -49,12 +53,12 @@ def test_fifty_calls_at_ten_per_second_take_at_least_4_9_seconds() -> None:
 
 def test_first_call_goes_out_at_once() -> None:
     fake = FakeTime()
-    assert limiter(ProcessSlots(clock=fake.clock), fake, 5).acquire() == 0
+    assert limiter(ProcessStore(clock=fake.clock), fake, 5).acquire() == 0
 
 
 def test_idle_time_is_not_saved_up_into_a_burst() -> None:
     fake = FakeTime()
-    paced = limiter(ProcessSlots(clock=fake.clock), fake, 10)
+    paced = limiter(ProcessStore(clock=fake.clock), fake, 10)
     paced.acquire()
     fake.now += 60
     waits = [paced.acquire() for _ in range(3)]
@@ -62,7 +66,7 @@ def test_idle_time_is_not_saved_up_into_a_burst() -> None:
 
 
 def test_threads_share_one_budget_in_real_time() -> None:
-    paced = RateLimiter(ProcessSlots(), AdaptiveRate(200), scope="process")
+    paced = Budget(ProcessStore(), AdaptiveRate(200), scope="process")
     done: list[int] = []
     lock = threading.Lock()
 
@@ -85,16 +89,15 @@ def test_threads_share_one_budget_in_real_time() -> None:
 
 def test_two_machine_slots_on_one_file_space_calls_between_them(tmp_path: Path) -> None:
     fake = FakeTime(1_000_000.0)
-    path = tmp_path / "budget"
-    first, second = MachineSlots(path, clock=fake.clock), MachineSlots(path, clock=fake.clock)
+    first, second = machine(tmp_path, clock=fake), machine(tmp_path, clock=fake)
     waits = [first.reserve(0.1), second.reserve(0.1), first.reserve(0.1), second.reserve(0.1)]
     assert waits == [0, pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3)]
 
 
 def test_a_corrupt_machine_file_starts_the_budget_afresh(tmp_path: Path) -> None:
     fake = FakeTime(1_000_000.0)
-    path = tmp_path / "budget"
-    slots = MachineSlots(path, clock=fake.clock)
+    slots = machine(tmp_path, clock=fake)
+    path = slots.path
     path.write_text("not a time")
     assert slots.reserve(0.1) == 0
     assert float(path.read_text()) == pytest.approx(1_000_000.1)
@@ -102,9 +105,8 @@ def test_a_corrupt_machine_file_starts_the_budget_afresh(tmp_path: Path) -> None
 
 def test_a_slot_far_in_the_future_is_a_clock_that_stepped_back(tmp_path: Path) -> None:
     fake = FakeTime(1_000_000.0)
-    path = tmp_path / "budget"
-    slots = MachineSlots(path, clock=fake.clock)
-    path.write_text(repr(fake.now + MAX_AHEAD + 3600))
+    slots = machine(tmp_path, clock=fake)
+    slots.path.write_text(repr(fake.now + MAX_AHEAD + 3600))
     assert slots.reserve(0.1) == 0
 
 
@@ -112,7 +114,7 @@ def test_an_unwritable_cache_directory_is_a_config_error_naming_setting_and_path
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     with pytest.raises(ZegoConfigError, match="zego:rateLimiter") as raised:
-        MachineSlots(blocker / "budget")
+        machine(blocker / "budgets")
     assert str(blocker) in str(raised.value)
 
 
@@ -150,28 +152,36 @@ def test_the_rate_never_falls_below_its_floor() -> None:
 
 def test_a_lowered_rate_spaces_the_slots_wider() -> None:
     fake = FakeTime()
-    paced = limiter(ProcessSlots(clock=fake.clock), fake, 10)
+    paced = limiter(ProcessStore(clock=fake.clock), fake, 10)
     paced.acquire()
-    paced.adaptive.on_rate_limited()
+    paced.on_rate_limited()
     # The slot already promised keeps its place; the gap after it is 1/5 s.
     assert [paced.acquire(), paced.acquire()] == [pytest.approx(0.1), pytest.approx(0.2)]
 
 
-def test_clients_of_one_app_share_a_limiter_and_other_apps_do_not() -> None:
-    first = shared_limiter("process", 900001, 10)
-    assert first is shared_limiter("process", 900001, 10)
-    assert first is not shared_limiter("process", 900002, 10)
-    assert first is not shared_limiter("process", 900001, 5, is_test=True)
+def test_clients_of_one_app_share_a_budget_and_other_apps_do_not() -> None:
+    first = open_budget("process", 900001, 10)
+    assert first is open_budget("process", 900001, 10)
+    assert first is not open_budget("process", 900002, 10)
+    assert first is not open_budget("process", 900001, 5, is_test=True)
 
 
 def test_a_stricter_client_lowers_the_shared_rate() -> None:
-    shared_limiter("process", 900003, 10)
-    stricter = shared_limiter("process", 900003, 4)
-    assert stricter is not None and stricter.rate == 4
+    open_budget("process", 900003, 10)
+    stricter = open_budget("process", 900003, 4)
+    assert stricter.adaptive is not None and stricter.adaptive.rate == 4
 
 
-def test_off_means_no_limiter() -> None:
-    assert shared_limiter("off", 900004, 10) is None
+def test_off_paces_nothing_but_still_orders_each_stream() -> None:
+    off = open_budget("off", 900004, 10)
+    assert off.adaptive is None and off.acquire() == 0
+    with off.ordered("s", 1.0) as first, off.ordered("t", 1.0) as other:
+        assert other >= first > 0
+
+
+def test_zegos_regional_hosts_share_one_budget_and_emulators_do_not() -> None:
+    assert budget_key(7, False) == "7-production" and budget_key(7, True) == "7-test"
+    assert budget_key(7, False, "127.0.0.1:8080") != budget_key(7, False, "127.0.0.1:8081")
 
 
 def test_rate_must_be_positive() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zego_provider.scope import budget_key, redact, redis_problem, validate_scope
+from zego_provider.budget.redis_store import redis_problem
+from zego_provider.budget.scope import redact, validate_scope
 
 
 @pytest.mark.parametrize(
@@ -32,8 +33,3 @@ def test_validation_errors_never_carry_the_value() -> None:
     with pytest.raises(ValueError) as raised:
         validate_scope("redis://:pw-made-up@host:123456")
     assert "pw-made-up" not in str(raised.value)
-
-
-def test_zegos_regional_hosts_share_one_budget_and_emulators_do_not() -> None:
-    assert budget_key(7, False) == "7-production" and budget_key(7, True) == "7-test"
-    assert budget_key(7, False, "127.0.0.1:8080") != budget_key(7, False, "127.0.0.1:8081")
