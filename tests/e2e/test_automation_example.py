@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from zego_provider.emulator import ZegoEmulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +25,7 @@ MAIN, BACKUP = "live-push.example-cdn.com", "backup-push.example-cdn.net"
 STREAMS = ("pr-7-main-stage", "pr-7-side-stage")
 
 
+@pytest.mark.timeout(600)  # four Pulumi runs on a busy machine
 def test_deploy_py_brings_a_pull_request_environment_up_updates_it_and_removes_it(tmp_path: Path) -> None:
     tool = tmp_path / "deploy-tool"
     shutil.copytree(REPO / "examples" / "automation", tool, ignore=shutil.ignore_patterns("__pycache__"))

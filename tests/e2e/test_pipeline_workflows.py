@@ -117,6 +117,7 @@ def sent_since(pipeline: Pipeline, start: int) -> list[tuple[str, str]]:
     return [(e["action"], e["params"]["StreamId"]) for e in pipeline.emulator.admin.requests()[start:]]
 
 
+@pytest.mark.timeout(900)  # a fresh virtualenv and several Pulumi runs on a busy machine
 def test_a_pull_request_gets_its_environment_updated_on_push_and_removed_on_close(pipeline: Pipeline) -> None:
     opened = pipeline.pull_request("opened", title=HOSTILE)
     assert_clean(opened, pipeline)
@@ -162,6 +163,7 @@ def test_a_pull_request_gets_its_environment_updated_on_push_and_removed_on_clos
     assert "pr-7" not in pipeline.stacks()
 
 
+@pytest.mark.timeout(900)  # a fresh virtualenv and several Pulumi runs on a busy machine
 def test_a_manual_dispatch_brings_staging_up_and_tears_it_down(pipeline: Pipeline) -> None:
     up = pipeline.dispatch("up", "staging")
     assert_clean(up, pipeline)

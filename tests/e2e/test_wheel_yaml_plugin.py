@@ -36,6 +36,7 @@ def yaml_language_host() -> None:
     pytest.skip(reason)
 
 
+@pytest.mark.timeout(900)  # a fresh virtualenv and several Pulumi runs on a busy machine
 def test_the_yaml_example_runs_with_the_plugin_of_the_installed_wheel(tmp_path: Path) -> None:
     bin_dir = fresh_venv(tmp_path / "venv")
     assert (bin_dir / "zego-cdn").is_file() and (bin_dir / "pulumi-resource-zego").is_file()

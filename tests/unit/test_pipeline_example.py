@@ -79,6 +79,18 @@ def test_the_example_never_points_back_into_this_repository() -> None:
             assert needle not in text, f"{path.relative_to(REPO)} mentions {needle!r}"
 
 
+def test_an_unset_optional_secret_reaches_the_jobs_as_an_empty_string() -> None:
+    """GitHub's behaviour, which the provider reads as unset (ProviderConfig.from_sources)."""
+    scope = Scope({"secrets": {"ZEGO_APP_ID": "1"}, "github": {"event": {"pull_request": {"number": 7}}}, "inputs": {}})
+    for path in WORKFLOWS:
+        env = {k: interpolate(v, scope) for k, v in yaml.safe_load(path.read_text())["env"].items()}
+        assert env["ZEGO_RATE_LIMITER"] == "" and env["ZEGO_API_ENDPOINT"] == "", path.name
+    credentials = {"ZEGO_APP_ID": "1", "ZEGO_SERVER_SECRET": "s"}
+    unset = zego_provider.ProviderConfig.from_env(credentials)
+    empty = {**credentials, "ZEGO_RATE_LIMITER": "", "ZEGO_API_ENDPOINT": ""}
+    assert zego_provider.ProviderConfig.from_env(empty) == unset
+
+
 def test_pulumi_runs_the_program_with_the_virtualenv_beside_it() -> None:
     project = yaml.safe_load((PIPELINE / "Pulumi.yaml").read_text())
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
