@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,14 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.pulumi_local import REPO, LocalPulumi
-from tests.support.release_state import (
-    FIXTURES,
-    PROJECT,
-    SERVER_SECRET,
-    UPGRADE_PASSPHRASE,
-    Recording,
-    recordings,
-)
+from tests.support.release_state import PROJECT, SERVER_SECRET, UPGRADE_PASSPHRASE, Recording, recordings
 from zego_provider.emulator import ZegoEmulator
 
 RECORDINGS = recordings()
@@ -75,6 +69,17 @@ class UpgradedStack:
         }
 
 
+def _require_yaml_language_host() -> None:
+    """A native recording's program is YAML: without its host the test cannot run (under `make test`
+    that fails it, never skips)."""
+    if shutil.which("pulumi-language-yaml"):
+        return
+    reason = "pulumi-language-yaml is not on PATH (scripts/ensure-pulumi builds it beside the CLI)"
+    if os.environ.get("ZEGO_REQUIRE_E2E") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def _yaml_urls(urls: list[str]) -> str:
     if not urls:
         return "      cdnUrls: []\n"
@@ -100,6 +105,7 @@ def upgraded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Upgrade
                 f"    toolchain: pip\n    virtualenv: {sys.prefix}\n"
             )
         else:
+            _require_yaml_language_host()
             # The current plugin, found on PATH as the recording's program names no path; it runs
             # this interpreter, where the package under test is installed.
             env["PATH"] = f"{REPO / 'plugins' / 'zego'}{os.pathsep}{Path(sys.prefix) / 'bin'}{os.pathsep}"
@@ -113,30 +119,6 @@ def upgraded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Upgrade
             yield UpgradedStack(recording, pulumi, emulator)
         finally:
             pulumi.remove_stack(recording.stack)
-
-
-def test_every_release_is_recorded_for_every_kind_it_has() -> None:
-    """0.1.0 had only the dynamic resource; from 0.2.0 on, every release records both kinds."""
-    found = {(r.version, r.kind) for r in RECORDINGS}
-    assert ("0.1.0", "dynamic") in found
-    for version in {v for v, _ in found if v != "0.1.0"}:
-        assert {(version, "dynamic"), (version, "native")} <= found
-    for recording in RECORDINGS:
-        assert recording.folder == FIXTURES / recording.version / recording.kind
-
-
-@pytest.mark.parametrize("recording", RECORDINGS, ids=[r.name for r in RECORDINGS])
-def test_recording_holds_no_plain_secret(recording: Recording) -> None:
-    """The made-up ServerSecret is in the recorded stack config only encrypted, and the
-    passphrase that encrypts it is nowhere in the fixture."""
-    files = sorted(path for path in recording.folder.iterdir() if path.is_file())
-    assert {p.name for p in files} >= {"manifest.json", "stack.json", "relays.json", *recording.program_files()}
-    for path in files:
-        text = path.read_text()
-        assert SERVER_SECRET not in text, path
-        assert UPGRADE_PASSPHRASE not in text, path
-    config = (recording.folder / f"Pulumi.{recording.stack}.yaml").read_text()
-    assert "secure: " in config
 
 
 def test_recorded_stack_is_previewed_updated_and_destroyed_by_the_current_code(upgraded: UpgradedStack) -> None:
@@ -162,7 +144,6 @@ def test_recorded_stack_is_previewed_updated_and_destroyed_by_the_current_code(u
     )
     expected = {spec["stream_id"]: sorted(spec["cdn_urls"]) for spec in changed.values() if spec["cdn_urls"]}
     assert upgraded.live() == expected
-    upgraded.run("preview", "--expect-no-changes")
 
     before = len(upgraded.emulator.admin.requests())
     upgraded.run("destroy", "--yes", "--skip-preview")

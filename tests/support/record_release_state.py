@@ -2,7 +2,7 @@
 
     scripts/record-release-state --tree DIR --version X.Y.Z [--python PY] [--kind dynamic|native]
 
-DIR is a checkout of the release (`git worktree add --detach DIR <tag or commit>`). The
+DIR holds the release's tree (`git archive <tag or commit> | tar -x -C DIR`). The
 release's package runs from PY (a Python where that release is installed), or from a
 virtualenv this script builds under a scratch folder with `pip install -c DIR/constraints.txt DIR`.
 The Pulumi CLI is the one on PATH (`scripts/ensure-pulumi` of the current tree); the release's
@@ -34,6 +34,7 @@ from tests.support.release_state import (
     PROJECT,
     SERVER_SECRET,
     STACK,
+    STACK_CONFIG,
     STREAMS,
     UPGRADE_PASSPHRASE,
     native_program,
@@ -124,7 +125,7 @@ def record(kind: str, tree: Path, python: Path, version: str, work: Path, out: P
         raise SystemExit(f"the release's up left {relays} on the emulator, not {expected}")
     files = {
         "stack.json": exported,
-        stack_config_file(STACK): stack_config,
+        STACK_CONFIG: stack_config,
         "relays.json": json.dumps(relays, indent=2, sort_keys=True) + "\n",
         **{name: (project / name).read_text() for name in program_files},
     }

@@ -6,8 +6,9 @@ the Python dynamic resource; `native`: the `zego` plugin through a YAML program)
     manifest.json        version, kind, project and stack names, the emulator's endpoint and AppId
                          at recording time, the rule sets declared, the Pulumi CLI that recorded it
     stack.json           `pulumi stack export` of the stack the release created, as exported
-    Pulumi.<stack>.yaml  its stack config: the passphrase's salt, the AppId, the endpoint, the
-                         ServerSecret encrypted with UPGRADE_PASSPHRASE, and (dynamic) the streams
+    stack-config.yaml    its stack config (Pulumi.<stack>.yaml, renamed: .gitignore keeps those out):
+                         the passphrase's salt, the AppId, the endpoint, the ServerSecret
+                         encrypted with UPGRADE_PASSPHRASE, and (dynamic) the streams
     relays.json          the relays the emulator held once the release's `pulumi up` was done
     __main__.py          (dynamic) the Python program that declared the rule sets
     Pulumi.yaml          (native) the YAML program, one explicit `zego` provider
@@ -115,7 +116,12 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+STACK_CONFIG = "stack-config.yaml"
+"""The recorded stack config's name in a recording; `Recording.materialize` writes it as Pulumi.<stack>.yaml."""
+
+
 def stack_config_file(stack: str = STACK) -> str:
+    """Where Pulumi keeps a stack's config in the project."""
     return f"Pulumi.{stack}.yaml"
 
 
@@ -171,8 +177,8 @@ class Recording:
         project.mkdir(parents=True, exist_ok=True)
         for name in self.program_files():
             shutil.copy(self.folder / name, project / name)
-        config = stack_config_file(self.stack)
-        (project / config).write_text(_replace_endpoint((self.folder / config).read_text(), self.endpoint, endpoint))
+        config = _replace_endpoint((self.folder / STACK_CONFIG).read_text(), self.endpoint, endpoint)
+        (project / stack_config_file(self.stack)).write_text(config)
         state = project.parent / f"{self.name}-stack.json"
         state.write_text(_replace_endpoint((self.folder / "stack.json").read_text(), self.endpoint, endpoint))
         return state
