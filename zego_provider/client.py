@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
+import os
 import random as random_module
 import socket
 import time
@@ -35,11 +36,13 @@ from .budget import Budget, open_budget
 from .config import ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
+    ZegoConfigError,
     ZegoRateLimitError,
     ZegoTransportError,
     error_for,
 )
 from .models import ZegoResponse
+from .pacing import paced
 from .retry import backoff
 from .signing import ZegoSignatureAuth
 
@@ -128,7 +131,7 @@ class ZegoClient:
         failed = 0
         while True:
             try:
-                response = self._attempt(action, stream_id, params)
+                response = self._attempt(action, stream_id, params, deadline)
             except ZegoRateLimitError as error:
                 # Not counted against max_attempts: the AppId's budget is busy, not the service broken.
                 self._budget.on_rate_limited()
@@ -168,9 +171,18 @@ class ZegoClient:
             fix=f"{note}; {error.fix}" if error.fix else note,
         )
 
-    def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        with self._budget.ordered(stream_id, self._hold) as sequence:
-            self._budget.acquire()
+    def _attempt(self, action: str, stream_id: str, params: Mapping[str, str], deadline: float) -> ZegoResponse:
+        # Any failure of the budget (Redis gone, a budget file replaced) is a ZegoBudgetError, and a
+        # wait past `deadline` (the call's time budget) a ZegoCallTimeBudgetError: see `pacing`.
+        with paced(
+            self._budget,
+            stream_id,
+            self._hold,
+            action=action,
+            scope=self.config.rate_limiter,
+            deadline=deadline,
+            time_budget=self.config.call_time_budget,
+        ) as sequence:
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
             reply: requests.Response | None = None
             body, failure = b"", ""
@@ -188,7 +200,8 @@ class ZegoClient:
                     stream=True,  # read by `_read_reply`, bounded in size and time
                 )
                 body = _read_reply(reply, deadline)
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+                # OSError: requests' own set-up (a CA bundle removed since the client was built).
                 failure = describe_transport_failure(error)
             except _UnusableReply as error:
                 failure = str(error)
@@ -247,11 +260,37 @@ def _read_reply(reply: requests.Response, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+"""Where requests reads a CA bundle from the environment, in its order."""
+
+
+def _ca_bundle(endpoint: str) -> str | None:
+    """The CA bundle the environment names for an https endpoint, checked before any request:
+    a missing or unreadable one is a configuration error now, not an OSError at the first call."""
+    if parse_endpoint(endpoint).scheme != "https":
+        return None
+    for name in CA_BUNDLE_VARIABLES:
+        path = os.environ.get(name)
+        if not path:
+            continue
+        if not os.path.exists(path):
+            raise ZegoConfigError([(name, "names a CA bundle that does not exist: set it to a PEM file, or unset it")])
+        if not os.access(path, os.R_OK):
+            raise ZegoConfigError([(name, "names a CA bundle this user cannot read")])
+        return path
+    return None
+
+
 def _new_session(endpoint: str) -> requests.Session:
     """A pooled session that never resends on its own."""
     session = requests.Session()
     # A proxy from the environment must not sit between the client and a local emulator.
     session.trust_env = not is_loopback_host(parse_endpoint(endpoint).host)
+    # The environment's CA bundle is checked now for every https endpoint; requests reads it itself
+    # where it trusts the environment, and is handed it for a loopback one (no proxy, same bundle).
+    ca_bundle = _ca_bundle(endpoint)
+    if ca_bundle is not None and not session.trust_env:
+        session.verify = ca_bundle
     # Redirects: `_attempt` passes allow_redirects=False (max_redirects=0 would not do: requests
     # then raises TooManyRedirects while merely preparing the unfollowed next request).
     # Attempts are re-signed and re-sequenced by `_call`, so the adapter never resends.

@@ -124,8 +124,8 @@ def test_outputs_win_over_the_recorded_inputs() -> None:
 
 
 def test_a_teardown_is_complete_only_when_every_stream_was_cleared() -> None:
-    assert TeardownReport(streams=2, cleared=["a", "b"]).complete
-    assert not TeardownReport(streams=2, cleared=["a"]).complete
+    assert TeardownReport(streams=["a", "b"], cleared=["a", "b"]).complete
+    assert not TeardownReport(streams=["a", "b"], cleared=["a"]).complete
 
 
 def test_a_missing_stream_id_falls_back_to_the_resource_id() -> None:

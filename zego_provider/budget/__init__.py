@@ -28,5 +28,6 @@ Modules: `scope` (the setting's spelling), `names` (keys, files, the cache direc
 
 from .scope import MACHINE, OFF, PROCESS, display, validate_scope
 from .shared import Budget, open_budget
+from .store import OutOfTime
 
-__all__ = ["MACHINE", "OFF", "PROCESS", "Budget", "display", "open_budget", "validate_scope"]
+__all__ = ["MACHINE", "OFF", "PROCESS", "Budget", "OutOfTime", "display", "open_budget", "validate_scope"]

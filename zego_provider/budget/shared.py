@@ -6,6 +6,7 @@ processes share its slots and Sequences through the scope's store.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from .process import ProcessStore
 from .rate import AdaptiveRate
 from .redis_store import RedisStore
 from .scope import MACHINE, OFF, PROCESS, display, is_redis
-from .store import Store
+from .store import OutOfTime, Store
 
 
 class Budget:
@@ -43,18 +44,22 @@ class Budget:
         rate = "off" if self.adaptive is None else f"{self.adaptive.rate:g}"
         return f"Budget(scope={display(self.scope)!r}, rate={rate})"
 
-    def acquire(self) -> float:
-        """Wait for this call's slot; returns the seconds waited."""
+    def acquire(self, max_wait: float = math.inf) -> float:
+        """Wait for this call's slot; returns the seconds waited. A slot more than `max_wait`
+        seconds away is not taken (OutOfTime): a call that cannot have it in time sends nothing."""
         if self.adaptive is None:
             return 0.0
-        wait = self.store.reserve(1.0 / self.adaptive.rate)
+        wait = self.store.reserve(1.0 / self.adaptive.rate, max_wait)
+        if wait > max_wait:
+            raise OutOfTime(f"its slot was {wait:.1f}s away at {self.adaptive.rate:g} calls/s", wait)
         if wait > 0:
             self._sleep(wait)
         return wait
 
-    def ordered(self, stream_id: str, hold: float) -> AbstractContextManager[int]:
-        """The stream's next Sequence, its calls kept one at a time until the block ends (see `Store`)."""
-        return self.store.ordered(stream_id, hold)
+    def ordered(self, stream_id: str, hold: float, timeout: float | None = None) -> AbstractContextManager[int]:
+        """The stream's next Sequence, its calls kept one at a time until the block ends (see `Store`);
+        OutOfTime when another call keeps the stream's turn longer than `timeout` seconds."""
+        return self.store.ordered(stream_id, hold, timeout)
 
     def on_rate_limited(self) -> None:
         if self.adaptive is not None:
