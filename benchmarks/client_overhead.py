@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import requests
 
 from zego_provider.client import CLEAR, ZegoClient
+from zego_provider.config import ProviderConfig
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.signing import new_nonce, sign
 
@@ -61,7 +62,11 @@ def run(quick: bool = False) -> str:
     )
     with (
         ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None) as emulator,
-        ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off") as client,
+        ZegoClient(
+            ProviderConfig.from_values(
+                {"app_id": APP_ID, "server_secret": SECRET, "endpoint": emulator.url, "rate_limiter": "off"}
+            )
+        ) as client,
         requests.Session() as session,
     ):
         session.trust_env = False  # as the client does for a loopback endpoint: no proxy lookup per call

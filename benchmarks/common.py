@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.support.pulumi_local import LocalPulumi, scratch_dir
+from devkit.pulumi_local import LocalPulumi, scratch_dir
 
 REPO = Path(__file__).resolve().parent.parent
 APP_ID = 1234567890

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.redis_server import RedisServer
+from devkit.redis_server import RedisServer
 from zego_provider.emulator import ZegoEmulator
 
 from .common import APP_ID, REPO, SECRET, figure, header, run_alone
@@ -134,15 +134,13 @@ def run(quick: bool = False) -> None:
         f" create then destroy (3 calls each), emulator at {LIMIT:g} calls/s",
     )
     cells: list[Cell] = []
+    figure("| scope | jobs | failed jobs | relays left | rate-limited answers | throughput / limit |")
     with tempfile.TemporaryDirectory(prefix="zego-fleet-") as work, RedisServer() as redis:
         for scope in SCOPES:
             for jobs in job_counts:
                 cell = run_cell(scope, jobs, rule_sets, redis.url, Path(work))
                 cells.append(cell)
-                figure(cell.row())
-    figure("| scope | jobs | failed jobs | relays left | rate-limited answers | throughput / limit |")
-    for cell in cells:
-        figure(cell.row())
+                figure(cell.row())  # one row per cell as it ends: the table, printed once
     top = max(job_counts)
     summary = {cell.scope: cell for cell in cells if cell.jobs == top}
     failed = sum(cell.failed_jobs for cell in cells)

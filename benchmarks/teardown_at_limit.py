@@ -23,9 +23,10 @@ from typing import Any
 
 import grpc
 
-from tests.support.provider_process import ProviderProcess
-from tests.support.settings_env import unset_settings
+from devkit.provider_process import ProviderProcess
+from devkit.settings_env import unset_settings
 from zego_provider.client import CLEAR, DELETE, ZegoClient
+from zego_provider.config import ProviderConfig
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 
 from .common import APP_ID, SECRET, figure, header, run_alone
@@ -84,7 +85,14 @@ def seed(emulator: ZegoEmulator, streams: list[str]) -> None:
     admin = emulator.admin
     admin.reset()
     admin.configure(rate_limit=None)
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off") as client, ThreadPoolExecutor(8) as pool:
+    with (
+        ZegoClient(
+            ProviderConfig.from_values(
+                {"app_id": APP_ID, "server_secret": SECRET, "endpoint": emulator.url, "rate_limiter": "off"}
+            )
+        ) as client,
+        ThreadPoolExecutor(8) as pool,
+    ):
         list(pool.map(lambda stream: client.create_cdn_transfer_rule(stream, cdn_url(stream)), streams))
     if sum(len(rules) for rules in admin.streams().values()) != len(streams):
         raise RuntimeError("seeding the emulator did not create one rule per stream")
@@ -157,7 +165,11 @@ def naive(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase, list[str]]
     quiet = logging.NullHandler()  # its retry warnings are counted from the emulator's log instead
     logging.getLogger("zego_provider").addHandler(quiet)
     try:
-        with ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off") as client:
+        with ZegoClient(
+            ProviderConfig.from_values(
+                {"app_id": APP_ID, "server_secret": SECRET, "endpoint": emulator.url, "rate_limiter": "off"}
+            )
+        ) as client:
 
             def delete(stream: str) -> None:  # what the provider's delete does for a one-URL rule set
                 client.delete_cdn_transfer_rule(stream, cdn_url(stream))

@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem:
             print(f"zego-cdn: {problem}", file=sys.stderr)
             return EXIT_USAGE
-        with ZegoClient.from_config(config) as client:
+        with ZegoClient(config) as client:
             response = _run(client, args)
     except ZegoConfigError as error:
         print(f"zego-cdn: {named_for(error, Source.ENV)}", file=sys.stderr)

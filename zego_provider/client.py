@@ -24,17 +24,16 @@ import random as random_module
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import redaction
-from .budget import MACHINE, Budget, open_budget
-from .config import DEFAULT_MAX_ATTEMPTS, ProviderConfig, is_loopback_host, parse_endpoint
+from .budget import Budget, open_budget
+from .config import ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
     ZegoConfigError,
@@ -45,7 +44,6 @@ from .errors import (
 from .models import ZegoResponse
 from .pacing import paced
 from .retry import backoff
-from .settings import DEFAULT_CALL_TIME_BUDGET, DEFAULT_ENDPOINT
 from .signing import ZegoSignatureAuth
 
 log = logging.getLogger(__name__)
@@ -54,24 +52,12 @@ CREATE = "CreatCDNTransferRule"  # sic: ZEGO spells it without the "e"
 DELETE = "DeleteCDNTransferRule"
 CLEAR = "ClearCDNTransferRule"
 
-DEFAULT_TIMEOUT = (3.05, 10.0)
-"""(connect, read) seconds for one attempt."""
 SERVER_ERROR_BACKOFF = (0.25, 8.0)
 """(base, cap) seconds of the pause after a server error or a transport failure."""
 STREAM_LOCK_SLACK = 60.0
 """Seconds a Redis stream lock outlives one attempt: the attempt also waits for its budget slot under it."""
 RATE_LIMIT_BACKOFF = (1.0, 4.0)
 """(base, cap): ZEGO counts calls per second, so the first pause is up to one window."""
-
-
-def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
-    return (float(timeout), float(timeout)) if isinstance(timeout, int | float) else (timeout[0], timeout[1])
-
-
-def _timeout_of(config: ProviderConfig) -> tuple[float, float]:
-    read = DEFAULT_TIMEOUT[1] if config.timeout is None else config.timeout
-    connect = min(DEFAULT_TIMEOUT[0], read) if config.connect_timeout is None else config.connect_timeout
-    return (connect, read)
 
 
 redaction.install()
@@ -82,97 +68,39 @@ class ZegoClient:
 
     def __init__(
         self,
-        app_id: int,
-        server_secret: str | SecretStr,
+        config: ProviderConfig,
         *,
-        endpoint: str = DEFAULT_ENDPOINT,
-        is_test: bool = False,
-        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        rate_limit: float | None = None,
-        rate_limiter: str = MACHINE,
-        call_time_budget: float = DEFAULT_CALL_TIME_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         random: Callable[[], float] = random_module.random,
     ) -> None:
-        """`rate_limit`: calls/s of this AppId, None for ZEGO's own limit (10, or 5 with is_test).
-        `rate_limiter`: where that budget is shared: "machine" (default), "process", a redis://
-        URL, or "off" (no client-side pacing). `call_time_budget`: seconds one call may take,
-        waits and retries included. `clock` gives the signature's Timestamp (seconds); `sleep`
-        and `random` drive the pauses (tests inject them)."""
-        connect_timeout, read_timeout = _timeouts(timeout)
-        config = ProviderConfig.from_values(
-            {
-                "app_id": app_id,
-                "server_secret": server_secret,
-                "endpoint": endpoint,
-                "is_test": is_test,
-                "rate_limit": rate_limit,
-                "timeout": read_timeout,
-                "connect_timeout": connect_timeout,
-                "rate_limiter": rate_limiter,
-                "call_time_budget": call_time_budget,
-                "max_attempts": max_attempts,
-            },
-            source=lambda setting: setting.field,
-        )
+        """`config` holds every setting this client runs with. `clock` gives the signature's
+        Timestamp (seconds); `sleep` and `random` drive the pauses (tests inject them).
+        Raises ZegoConfigError, before any request, when the budget's store cannot be used (Redis down...)."""
         self.config = config
-        """Every setting this client runs with: the one source, read by everything below."""
-        self.timeout = (connect_timeout, read_timeout)
         self._sleep = sleep
         self._random = random
-        # Fails here, before any request, when the budget's store cannot be used (Redis down...).
-        endpoint_parts = urlsplit(config.endpoint)
-        service = endpoint_parts.netloc if is_loopback_host(endpoint_parts.hostname) else ""
         self._budget: Budget = open_budget(
-            config.rate_limiter, config.app_id, config.effective_rate_limit, is_test=config.is_test, service=service
+            config.rate_limiter,
+            config.app_id,
+            config.effective_rate_limit,
+            is_test=config.is_test,
+            service=config.budget_service,
         )
-        self._hold = connect_timeout + read_timeout + STREAM_LOCK_SLACK
+        self._hold = sum(config.attempt_timeout) + STREAM_LOCK_SLACK
         self._auth = ZegoSignatureAuth(config.app_id, config.server_secret, is_test=config.is_test, clock=clock)
         self._session = _new_session(config.endpoint)
 
-    @property
-    def app_id(self) -> int:
-        return self.config.app_id
-
-    @property
-    def endpoint(self) -> str:
-        return self.config.endpoint
-
-    @property
-    def is_test(self) -> bool:
-        return self.config.is_test
-
-    @property
-    def max_attempts(self) -> int:
-        return self.config.max_attempts
-
     @classmethod
-    def from_config(cls, config: ProviderConfig, **options: object) -> ZegoClient:
-        """A client of `config`; `options` are constructor options and win over it (e.g. `sleep=`,
-        or `timeout=` over `config.timeout`, zego:timeout, the read timeout of one attempt)."""
-        values: dict[str, object] = {
-            "endpoint": config.endpoint,
-            "is_test": config.is_test,
-            "timeout": _timeout_of(config),
-            "max_attempts": config.max_attempts,
-            "rate_limit": config.rate_limit,
-            "rate_limiter": config.rate_limiter,
-            "call_time_budget": config.call_time_budget,
-        }
-        values.update(options)
-        return cls(config.app_id, config.server_secret, **values)  # type: ignore[arg-type]
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> ZegoClient:
-        """Build from the environment: every setting's ZEGO_* variable (`zego_provider.settings.SETTINGS`)."""
-        return cls.from_config(ProviderConfig.from_env(env), **options)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ZegoClient:
+        """A client of the settings in the ZEGO_* environment (`zego_provider.settings.SETTINGS`)."""
+        return cls(ProviderConfig.from_env(env))
 
     def __repr__(self) -> str:
+        config = self.config
         return (
-            f"ZegoClient(app_id={self.app_id}, endpoint={self.endpoint!r}, is_test={self.is_test},"
-            f" rate_limiter={self.config.rate_limiter_display!r})"
+            f"ZegoClient(app_id={config.app_id}, endpoint={config.endpoint!r}, is_test={config.is_test},"
+            f" rate_limiter={config.rate_limiter_display!r})"
         )
 
     def close(self) -> None:
@@ -258,13 +186,16 @@ class ZegoClient:
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
             reply: requests.Response | None = None
             body, failure = b"", ""
-            deadline = time.monotonic() + _exchange_budget(self.timeout)
+            timeout = self.config.attempt_timeout
+            # The read timeout bounds each socket read: a reply trickling a byte at a time is
+            # bounded by the whole exchange's connect plus read timeout.
+            deadline = time.monotonic() + sum(timeout)
             try:
                 reply = self._session.get(
-                    _api_url(self.endpoint),
+                    _api_url(self.config.endpoint),
                     params=query,
                     auth=self._auth,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                     stream=True,  # read by `_read_reply`, bounded in size and time
                 )
@@ -288,7 +219,7 @@ class ZegoClient:
             raise ZegoApiError(
                 action,
                 None,
-                f"HTTP {reply.status_code}: the endpoint {self.endpoint} answered with a redirect, not followed",
+                f"HTTP {reply.status_code}: the endpoint {self.config.endpoint} answered with a redirect, not followed",
                 request_id,
                 fix="set zego:endpoint (ZEGO_API_ENDPOINT) to the API's own address",
             )
@@ -311,12 +242,6 @@ MAX_REPLY_BYTES = 1 << 20
 
 class _UnusableReply(Exception):
     """A reply too large or too slow to be ZEGO's; its text is the transport error's."""
-
-
-def _exchange_budget(timeout: float | tuple[float, float]) -> float:
-    """Seconds one whole exchange may take: connect plus read timeout. The read timeout alone
-    bounds each socket read, so a reply trickling a byte at a time would otherwise never end."""
-    return sum(timeout) if isinstance(timeout, tuple) else 2 * timeout
 
 
 def _read_reply(reply: requests.Response, deadline: float) -> bytes:

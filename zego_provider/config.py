@@ -23,12 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .budget import MACHINE, redact, validate_scope
+from .budget import MACHINE, display, validate_scope
 from .errors import ZegoConfigError
 from .settings import (
     DEFAULT_CALL_TIME_BUDGET,
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_ENDPOINT,
     DEFAULT_RATE_LIMIT,
+    DEFAULT_READ_TIMEOUT,
     DEFAULT_TEST_RATE_LIMIT,
     MAX_APP_ID,
     Setting,
@@ -39,6 +41,8 @@ from .settings import (
     SETTINGS as SETTINGS,  # re-exported: `config.SETTINGS` names the settings too
 )
 
+ZEGO_DOMAIN = "zego.im"
+"""ZEGO's hosts (global and regional) share one AppId's call counters."""
 MAX_TIMEOUT = 300.0
 MAX_CALL_TIME_BUDGET = 3600.0
 DEFAULT_MAX_ATTEMPTS = 5
@@ -218,7 +222,24 @@ class ProviderConfig(BaseModel):
     @property
     def rate_limiter_display(self) -> str:
         """`rate_limiter` with any password replaced, for messages and reprs."""
-        return redact(self.rate_limiter)
+        return display(self.rate_limiter)
+
+    @property
+    def attempt_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of one attempt; the connect timeout never exceeds the read timeout unless set."""
+        read = DEFAULT_READ_TIMEOUT if self.timeout is None else self.timeout
+        connect = min(DEFAULT_CONNECT_TIMEOUT, read) if self.connect_timeout is None else self.connect_timeout
+        return (connect, read)
+
+    @property
+    def budget_service(self) -> str:
+        """Whose call counters the AppId's budget shares: "" for ZEGO's hosts (its regional hosts
+        share the AppId's limit), the `host:port` of any other endpoint, which counts on its own
+        (an emulator, a stand-in: two of them never share a budget)."""
+        endpoint = parse_endpoint(self.endpoint)
+        if endpoint.host == ZEGO_DOMAIN or endpoint.host.endswith("." + ZEGO_DOMAIN):
+            return ""
+        return f"{endpoint.host}:{endpoint.port or (443 if endpoint.scheme == 'https' else 80)}"
 
     @property
     def effective_rate_limit(self) -> float:
@@ -227,8 +248,11 @@ class ProviderConfig(BaseModel):
         return DEFAULT_TEST_RATE_LIMIT if self.is_test else DEFAULT_RATE_LIMIT
 
     @classmethod
-    def from_values(cls, values: Mapping[str, Any], *, source: Callable[[Setting], str]) -> ProviderConfig:
-        """Validate, turning pydantic's errors into one ZegoConfigError naming each setting."""
+    def from_values(
+        cls, values: Mapping[str, Any], *, source: Callable[[Setting], str] = lambda setting: setting.field
+    ) -> ProviderConfig:
+        """Validate, turning pydantic's errors into one ZegoConfigError naming each setting (by
+        its field name unless `source` names where it came from)."""
         try:
             return cls.model_validate(values)
         except ValidationError as error:

@@ -1,9 +1,8 @@
 """ZEGO return codes: one table maps each code to its meaning, exception class and retryability.
 
 Nothing else in the package knows a code by number: the client turns a code into an exception
-with `error_for()` and retries exactly the errors whose class says `retryable`; `is_retryable()`
-answers the same question for a bare code (tests and tools); the emulator answers with
-`meaning_of()`. A code missing from the table becomes a `ZegoUnknownCodeError` and is not
+with `error_for()` and retries exactly the errors whose class says `retryable`; the emulator
+answers with `meaning_of()`. A code missing from the table becomes a `ZegoUnknownCodeError` and is not
 retried.
 
 The exceptions pickle (`__reduce__`, as botocore's do), so they cross process pools and
@@ -240,11 +239,6 @@ def meaning_of(code: int) -> str:
         return "ok"
     entry = RETURN_CODES.get(code)
     return entry.meaning if entry else "unknown code"
-
-
-def is_retryable(code: int) -> bool:
-    entry = RETURN_CODES.get(code)
-    return entry.retryable if entry else False
 
 
 def error_for(action: str, code: int, message: str, request_id: str | None) -> ZegoApiError:

@@ -15,8 +15,3 @@ def relay_identity(cdn_url: str) -> str:
     """The part of `cdn_url` that ZEGO matches relays by: everything but the query (and fragment)."""
     parts = urlsplit(cdn_url)
     return parts._replace(query="", fragment="").geturl()
-
-
-def same_relay(first: str, second: str) -> bool:
-    """True when ZEGO would treat both URLs as one relay."""
-    return relay_identity(first) == relay_identity(second)

@@ -10,9 +10,7 @@ back; every rule about what to send ZEGO, in what order, and what to undo lives 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -20,20 +18,10 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from .claims import StreamClaims
-from .client import ZegoClient
-from .config import ProviderConfig
 from .errors import ZegoApiError, ZegoError, ZegoServerError
 from .models import RuleSetInputs, ZegoResponse
 
 log = logging.getLogger(__name__)
-
-ABSENT_RULE_CODES: frozenset[int] = frozenset()
-"""Codes that mean "nothing there" on Delete or Clear, and so count as success when tearing down.
-
-ZEGO documents none. We assume it answers 0 for a URL already gone or a stream already
-cleared (the emulator does, by default; tests/acceptance checks it against the real test
-environment). If the real service answers an error code for those cases, add it here.
-"""
 
 REPLACING_PROPERTIES = ("stream_id",)
 UPDATABLE_PROPERTIES = ("cdn_urls", "stop_relays_on_delete")
@@ -51,23 +39,6 @@ class RuleClient(Protocol):
     def delete_cdn_transfer_rule(self, stream_id: str, cdn_url: str) -> ZegoResponse: ...
 
     def clear_cdn_transfer_rule(self, stream_id: str) -> ZegoResponse: ...
-
-
-ClientFactory = Callable[[ProviderConfig], RuleClient]
-"""Gives a front-end its client for the settings it was configured with; `shared_client` by default."""
-
-_clients: dict[ProviderConfig, ZegoClient] = {}
-_clients_lock = threading.Lock()
-
-
-def shared_client(config: ProviderConfig) -> ZegoClient:
-    """One client per AppId, endpoint and environment in the process, so that Pulumi's parallel
-    operations share one connection pool, one rate limiter and one sequence per stream."""
-    with _clients_lock:
-        client = _clients.get(config)
-        if client is None:
-            client = _clients[config] = ZegoClient.from_config(config)
-        return client
 
 
 def resource_id(app_id: int, stream_id: str) -> str:
@@ -226,8 +197,7 @@ class RuleSetLifecycle:
         deleted: list[str] = []
         try:
             for url in removed:
-                with _absent_counts_as_done():
-                    client.delete_cdn_transfer_rule(stream_id, url)
+                client.delete_cdn_transfer_rule(stream_id, url)
                 deleted.append(url)
             self._create_all(stream_id, sorted(new_urls - old_urls))
         except ZegoApiError as error:
@@ -250,8 +220,7 @@ class RuleSetLifecycle:
         if claim is None:
             if stop:
                 self._delete_all(stream_id, urls)
-            with _absent_counts_as_done():
-                self._client().clear_cdn_transfer_rule(stream_id)
+            self._client().clear_cdn_transfer_rule(stream_id)
             return
         declared_by = f" by {', '.join(sorted(claim.owners))}" if claim.owners else ""
         if not claim.complete:
@@ -294,8 +263,7 @@ class RuleSetLifecycle:
         left: list[str] = []
         for url in reversed(urls):
             try:
-                with _absent_counts_as_done():
-                    client.delete_cdn_transfer_rule(stream_id, url)
+                client.delete_cdn_transfer_rule(stream_id, url)
             except ZegoApiError as error:
                 log.error("rollback of a rule on %s failed: %s", stream_id, error)
                 left.append(url)
@@ -332,8 +300,7 @@ class RuleSetLifecycle:
     def _delete_all(self, stream_id: str, urls: Iterable[str]) -> None:
         client = self._client()
         for url in urls:
-            with _absent_counts_as_done():
-                client.delete_cdn_transfer_rule(stream_id, url)
+            client.delete_cdn_transfer_rule(stream_id, url)
 
 
 def relay_label(url: str) -> str:
@@ -362,14 +329,3 @@ def one_line(error: BaseException) -> str:
 
 def _comparable(value: Any) -> Any:
     return sorted(value) if isinstance(value, list) else value
-
-
-@contextmanager
-def _absent_counts_as_done() -> Iterator[None]:
-    """Tearing down something already gone is success: that is what makes delete re-runnable."""
-    try:
-        yield
-    except ZegoApiError as error:
-        if error.code not in ABSENT_RULE_CODES:
-            raise
-        log.info("nothing there, as wanted: %s", error)

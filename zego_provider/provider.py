@@ -2,11 +2,12 @@
 
 A thin adapter: the lifecycle of a rule set (check, diff, create, update, delete, read) lives
 in `zego_provider.lifecycle`, shared with the native provider; this class turns the dynamic
-provider's calls into it. It knows nothing of URLs or signatures. It holds no state when it is
-pickled into the Pulumi state: credentials are read in `configure`, inside the provider
-process, so the serialized provider is a small reference to this class. Its two seams, the
-client factory and the stream claims, are given in-process (tests hand it a fake client);
-unpickled by the engine, it always uses the shared ones.
+provider's calls into it, and its settings, client and lifecycle are the `ProviderCore` it
+shares with the native provider. It knows nothing of URLs or signatures. It holds no state
+when it is pickled into the Pulumi state: credentials are read in `configure`, inside the
+provider process, so the serialized provider is a small reference to this class.
+Its two seams, the client factory and the stream claims, are given in-process (tests hand it
+a fake client); unpickled by the engine, it always uses the shared ones.
 
 `zego_provider.provider.CdnTransferRuleSetProvider` is a public name, kept for as long as any
 supported release could have recorded it. Every existing stack's state holds, per rule set, the
@@ -19,7 +20,6 @@ with the bytes 0.1.0 recorded; docs/development.md ("Recording a release's state
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,30 +33,15 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import Unknown
-from pulumi.runtime.rpc import UNKNOWN
 
 from . import lifecycle
-from .claims import StreamClaims, stream_claims
+from .claims import StreamClaims
 from .config import ProviderConfig
 from .errors import ZegoConfigError
-from .lifecycle import ClientFactory, RuleClient, RuleSetLifecycle, _clients, shared_client
+from .frontend import ClientFactory, ProviderCore, is_unknown
 from .settings import declared
 
-__all__ = ["CdnTransferRuleSetProvider", "ClientFactory", "RuleClient", "_clients", "shared_client"]
-
-
-def _is_unknown(value: Any) -> bool:
-    """The SDK hands a value not known yet (an Output during preview) as its UNKNOWN string or an Unknown."""
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, str):
-        return value == UNKNOWN
-    if isinstance(value, list | tuple):
-        return any(_is_unknown(item) for item in value)
-    if isinstance(value, dict):
-        return any(_is_unknown(item) for item in value.values())
-    return False
+__all__ = ["CdnTransferRuleSetProvider"]
 
 
 class CdnTransferRuleSetProvider(ResourceProvider):
@@ -70,10 +55,7 @@ class CdnTransferRuleSetProvider(ResourceProvider):
 
     def __init__(self, client_factory: ClientFactory | None = None, claims: StreamClaims | None = None) -> None:
         super().__init__()
-        self._client_factory: ClientFactory = client_factory or shared_client
-        self._claims = claims or stream_claims
-        self._config: ProviderConfig | None = None
-        self._config_error: ZegoConfigError | None = None
+        self._core = ProviderCore(client_factory, claims)
 
     def __getstate__(self) -> dict[str, Any]:
         # Whatever configure() loaded, and any injected seam, stays in this process: the state
@@ -81,42 +63,21 @@ class CdnTransferRuleSetProvider(ResourceProvider):
         return {}
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
-        self._client_factory = shared_client
-        self._claims = stream_claims
-        self._config = None
-        self._config_error = None
+        self._core = ProviderCore()
 
     def configure(self, req: ConfigureRequest) -> None:
-        stack = {setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in declared()}
-        try:
-            self._config = ProviderConfig.from_sources(stack, os.environ)
-        except ZegoConfigError as error:
-            # Kept for check() to report per setting in `pulumi preview`; anything that would
-            # call ZEGO raises it.
-            self._config_error = error
+        self._core.configure({setting.pulumi_key: req.config.get(setting.pulumi_key) for setting in declared()})
 
     @property
     def config(self) -> ProviderConfig:
-        if self._config_error is not None:
-            raise self._config_error
-        if self._config is None:
-            # Not configured by the engine (e.g. called directly): the environment is all we have.
-            self._config = ProviderConfig.from_env()
-        return self._config
-
-    def _client(self) -> RuleClient:
-        return self._client_factory(self.config)
-
-    def _lifecycle(self) -> RuleSetLifecycle:
-        config = self.config
-        return RuleSetLifecycle(self._client, self._claims, app_id=config.app_id, is_test=config.is_test)
+        return self._core.config
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every input before any call (see `RuleSetLifecycle.check`); settings that are
         missing or bad are reported one per setting."""
         inputs = _own(news)
         try:
-            rule_sets = self._lifecycle()
+            rule_sets = self._core.lifecycle()
         except ZegoConfigError as error:
             return CheckResult(inputs, [CheckFailure(name, reason) for name, reason in error.problems])
         checked = rule_sets.check(inputs, _unknown_keys(inputs))
@@ -127,14 +88,14 @@ class CdnTransferRuleSetProvider(ResourceProvider):
         return DiffResult(changes=bool(found.changed), replaces=found.replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        id_, outs = self._lifecycle().create(_own(props))
+        id_, outs = self._core.lifecycle().create(_own(props))
         return CreateResult(id_, outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._lifecycle().update(olds, _own(news)))
+        return UpdateResult(self._core.lifecycle().update(olds, _own(news)))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        self._lifecycle().delete(_id, props)
+        self._core.lifecycle().delete(_id, props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, lifecycle.read(id_, _own(props)))
@@ -146,4 +107,4 @@ def _own(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unknown_keys(props: Mapping[str, Any]) -> set[str]:
-    return {key for key, value in props.items() if _is_unknown(value)}
+    return {key for key, value in props.items() if is_unknown(value)}

@@ -1,4 +1,7 @@
-"""Redaction of ZEGO's per-request credentials (Signature, SignatureNonce) from log records.
+"""Redaction of secrets from text: ZEGO's per-request credentials (Signature, SignatureNonce) and any secret named.
+
+`redact()` is the one function that does it, for the client's log records, the emulator's
+logs and answers, and the budget's Redis errors.
 
 A logged Signature is a bearer token for about ten minutes: ZEGO's signature covers AppId,
 nonce, secret and Timestamp only, not the action or the stream. urllib3 logs the request
@@ -10,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus, unquote
 
 REDACTED = "<redacted>"
 
 # `Signature=...` / `SignatureNonce=...` in a query string, and the same keys in a dict repr.
-_QUERY_VALUE = re.compile(r"(?<![A-Za-z])(Signature|SignatureNonce)=[^&\s'\"]*")
-_DICT_VALUE = re.compile(r"""(['"])(Signature|SignatureNonce)\1(\s*:\s*)(['"])[^'"]*\4""")
+_QUERY_VALUE = re.compile(r"(?<![A-Za-z])(Signature|SignatureNonce)=[^&\s'\"]*", re.IGNORECASE)
+_DICT_VALUE = re.compile(r"""(['"])(Signature|SignatureNonce)\1(\s*:\s*)(['"])[^'"]*\4""", re.IGNORECASE)
 
 URL_LOGGERS = (
     "urllib3.connectionpool",  # "GET /?...&Signature=... HTTP/1.1" 200, retries, header warnings
@@ -29,10 +34,20 @@ URL_LOGGERS = (
 logged on it (not to those of its children), hence every module's logger by name."""
 
 
-def redact(text: str) -> str:
-    """`text` with every Signature and SignatureNonce value replaced."""
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every Signature and SignatureNonce value replaced, and each of `secrets` as
+    given, URL-encoded or URL-decoded (the longest first, so no part of one is left)."""
     text = _QUERY_VALUE.sub(rf"\1={REDACTED}", text)
-    return _DICT_VALUE.sub(rf"\1\2\1\3\4{REDACTED}\4", text)
+    text = _DICT_VALUE.sub(rf"\1\2\1\3\4{REDACTED}\4", text)
+    forms = {
+        form
+        for secret in secrets
+        if secret
+        for form in (secret, quote(secret, safe=""), quote_plus(secret), unquote(secret))
+    }
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return text
 
 
 class RedactSignatures(logging.Filter):

@@ -10,7 +10,7 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime.settings import get_monitor
 
-from .budget import redact
+from .budget import display
 from .provider import CdnTransferRuleSetProvider
 from .settings import Setting, declared
 
@@ -54,7 +54,7 @@ _warned_runs: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 def _holds_credential(setting: Setting, value: str) -> bool:
     """A secret setting's value that carries a credential: the ServerSecret always, a rate
     limiter only when it is a URL with a password (`machine` or a bare Redis URL holds none)."""
-    return setting.field != "rate_limiter" or redact(value) != value
+    return setting.field != "rate_limiter" or display(value) != value
 
 
 def plain_credentials() -> list[str]:

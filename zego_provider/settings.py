@@ -21,6 +21,8 @@ from .errors import ZegoConfigError
 DEFAULT_ENDPOINT = "https://rtc-api.zego.im"
 DEFAULT_RATE_LIMIT = 10.0
 DEFAULT_TEST_RATE_LIMIT = 5.0
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_CALL_TIME_BUDGET = 300.0
 """Seconds one call may take, waits and retries included: minutes, so a fleet sharing one AppId finishes."""
 MAX_APP_ID = 2**32 - 1
@@ -106,7 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
         "zego:timeout",
         "ZEGO_TIMEOUT",
         "read timeout of one attempt (s)",
-        "10 (connect: 3.05)",
+        f"{DEFAULT_READ_TIMEOUT:g} (connect: {DEFAULT_CONNECT_TIMEOUT:g})",
         "Read timeout of one attempt, in seconds; each retry gets it again.",
     ),
     Setting(

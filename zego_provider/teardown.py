@@ -458,7 +458,7 @@ def run(
         return EXIT_USAGE
     report = TeardownReport(problems=problems)
     try:
-        mine = _split_by_app(targets, client.app_id, report, err)
+        mine = _split_by_app(targets, client.config.app_id, report, err)
         with client:
             teardown(
                 client, mine, parallel=parallel, progress=lambda line: print(line, file=out, flush=True), report=report

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pulumi_local import LocalPulumi
+from devkit.pulumi_local import LocalPulumi
 from zego_provider import ZegoClient
 
 pytestmark = pytest.mark.acceptance
@@ -27,7 +27,7 @@ def test_create_delete_clear_succeed(live_client: ZegoClient, live_stream: str) 
 
 def test_teardown_of_nothing_succeeds(live_client: ZegoClient, live_stream: str) -> None:
     """The assumptions docs/assumptions.md lists: clearing an empty stream and deleting a URL that has
-    no rule answer 0. If ZEGO answers a code here, put it in lifecycle.ABSENT_RULE_CODES."""
+    no rule answer 0. If ZEGO answers a code here, teardown is not re-runnable: see docs/assumptions.md."""
     assert live_client.clear_cdn_transfer_rule(live_stream).ok
     assert live_client.clear_cdn_transfer_rule(live_stream).ok
     assert live_client.delete_cdn_transfer_rule(live_stream, URL_B).ok

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.pulumi_local import LocalPulumi
+from devkit.pulumi_local import LocalPulumi
 from zego_provider.emulator import ZegoEmulator
 
 APP_ID = 1234567890

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.settings_env import without_settings
 from tests.support.docs import REPO, Block, blocks, snippet_docs
-from tests.support.settings_env import without_settings
+from tests.support.settings import config_of
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -220,7 +221,7 @@ def run_teardown_of_an_export(tmp_path: Path, emulator: ZegoEmulator) -> None:
 
 
 def run_teardown_of_stdin(tmp_path: Path, emulator: ZegoEmulator) -> None:
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url) as zego:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url)) as zego:
         zego.create_cdn_transfer_rule("rtc01", "rtmp://cdn.example.com/live/rtc01")
         zego.create_cdn_transfer_rule("rtc02", "rtmp://cdn.example.com/live/rtc02?token=abc")
     emulator.admin.publish("rtc02")  # running: only the Delete of its URL stops it

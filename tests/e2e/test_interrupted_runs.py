@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.settings_env import without_settings
 from tests.support.docs import blocks
-from tests.support.settings_env import without_settings
 
 from .conftest import APP_ID, SECRET, STACK, Stack
 

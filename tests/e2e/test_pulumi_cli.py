@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from tests.support.settings import config_of
 from zego_provider import ZegoClient
 
 from .conftest import APP_ID, SECRET, Stack
@@ -126,7 +127,7 @@ def test_declaring_rules_that_already_exist_adopts_them(stack: Stack) -> None:
     """`pulumi import` cannot work for dynamic resources (the engine's Read carries no serialized
     provider), so adopting relays made elsewhere means declaring them: Create of an existing rule
     succeeds, and from then on Pulumi owns them."""
-    with ZegoClient(APP_ID, SECRET, endpoint=stack.emulator.url) as zego:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=stack.emulator.url)) as zego:
         zego.create_cdn_transfer_rule("adopted", A)
     stack.set_streams({"adopted": [A, B]})
     stack.up()

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.pulumi_local import LocalPulumi
+from devkit.pulumi_local import LocalPulumi
 from tests.support.python_sdk import python_sdk_venv, sdk_files
+from tests.support.settings import config_of
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -186,7 +187,7 @@ LOBBY = "rtmp://cdn-a.example.com/live/lobby"
 
 def test_import_prints_python_that_previews_with_no_changes(two_apps: TwoApps) -> None:
     two_apps.up()
-    with ZegoClient(PRODUCTION_APP, PRODUCTION_SECRET, endpoint=two_apps.production_app.url) as zego:
+    with ZegoClient(config_of(PRODUCTION_APP, PRODUCTION_SECRET, endpoint=two_apps.production_app.url)) as zego:
         zego.create_cdn_transfer_rule("lobby", LOBBY)  # made outside Pulumi
     provider = two_apps.urn("pulumi:providers:zego", "productionApp")
     sent = len(two_apps.production_app.admin.requests())

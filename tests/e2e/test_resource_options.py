@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.settings import config_of
 from zego_provider import ZegoClient
 
 from .conftest import APP_ID, SECRET, STACK, Stack
@@ -44,7 +45,7 @@ def test_retain_on_delete_destroy_sends_nothing_for_the_retained_rule_set(stack:
     assert sorted(during) == [("ClearCDNTransferRule", "gone", None), ("DeleteCDNTransferRule", "gone", B)]
     assert stack.recorded_rules() == {}  # the state forgets it...
     assert stack.live_rules() == {"kept": [A]}  # ...and ZEGO keeps relaying: that is what the option asks
-    with ZegoClient(APP_ID, SECRET, endpoint=stack.emulator.url) as zego:  # the owner cleans up by hand
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=stack.emulator.url)) as zego:  # the owner cleans up by hand
         zego.delete_cdn_transfer_rule("kept", A)
         zego.clear_cdn_transfer_rule("kept")
     assert stack.live_rules() == {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import RedisServer
+from devkit.redis_server import RedisServer
 from zego_provider.signing import sign
 
 from .conftest import APP_ID, SECRET, STACK, Stack

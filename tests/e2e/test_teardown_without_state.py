@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.settings_env import without_settings
+from devkit.settings_env import without_settings
 
 from .conftest import APP_ID, SECRET, STACK, Stack
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.pulumi_local import REPO, LocalPulumi
+from devkit.pulumi_local import REPO, LocalPulumi
 from tests.support.release_state import PROJECT, SERVER_SECRET, UPGRADE_PASSPHRASE, Recording, recordings
 from zego_provider.emulator import ZegoEmulator
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import RedisServer
+from devkit.redis_server import RedisServer
 
 from .conftest import SECRET, Stack
 from .test_yaml_native import PRODUCTION_SECRET, TEST_SECRET, TwoApps, two_apps, yaml_language_host

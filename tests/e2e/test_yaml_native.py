@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.pulumi_local import LocalPulumi
-from tests.support.redis_server import RedisServer
+from devkit.pulumi_local import LocalPulumi
+from devkit.redis_server import RedisServer
+from tests.support.settings import config_of
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native.schema import input_name
@@ -210,7 +211,7 @@ LOBBY_BACKUP = "rtmp://backup-push.example-cdn.net/live/lobby"
 
 def test_an_imported_stream_gets_the_relays_then_declared(two_apps: TwoApps) -> None:
     two_apps.up()
-    with ZegoClient(PRODUCTION_APP, PRODUCTION_SECRET, endpoint=two_apps.production_app.url) as zego:
+    with ZegoClient(config_of(PRODUCTION_APP, PRODUCTION_SECRET, endpoint=two_apps.production_app.url)) as zego:
         zego.create_cdn_transfer_rule("lobby", LOBBY)  # made outside Pulumi
     provider = two_apps.urn("pulumi:providers:zego", "productionApp")
     before = len(two_apps.production_app.admin.requests())

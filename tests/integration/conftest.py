@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.settings import config_of
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 from zego_provider.signing import new_nonce, sign
@@ -120,7 +121,7 @@ def admin(emulator: ZegoEmulator) -> EmulatorAdmin:
 @pytest.fixture
 def client(emulator: ZegoEmulator) -> Iterator[ZegoClient]:
     """A ZegoClient against `emulator`, its own limiter off."""
-    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off") as zego_client:
+    with ZegoClient(config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off")) as zego_client:
         yield zego_client
 
 

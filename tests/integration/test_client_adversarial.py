@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.settings_env import without_settings
+from devkit.settings_env import without_settings
+from tests.support.settings import config_of
 from zego_provider import ZegoApiError, ZegoConfigError, ZegoServerError, ZegoTransportError
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
@@ -23,11 +24,11 @@ from zego_provider.signing import ZegoSignatureAuth, sign
 from . import raw_http
 from .conftest import APP_ID, SERVER_SECRET
 
-CLIENT_OPTIONS: dict[str, Any] = {"rate_limit": None, "timeout": (1.0, 0.5), "sleep": lambda _: None}
+CLIENT_SETTINGS: dict[str, Any] = {"rate_limit": None, "connect_timeout": 1.0, "timeout": 0.5}
 
 
-def client_for(url: str, **options: Any) -> ZegoClient:
-    return ZegoClient(APP_ID, SERVER_SECRET, endpoint=url, **{**CLIENT_OPTIONS, **options})
+def client_for(url: str, secret: str = SERVER_SECRET, **values: Any) -> ZegoClient:
+    return ZegoClient(config_of(APP_ID, secret, endpoint=url, **{**CLIENT_SETTINGS, **values}), sleep=lambda _: None)
 
 
 BROKEN_REPLIES: dict[str, tuple[Callable[[socket.socket], None], str]] = {
@@ -132,7 +133,7 @@ ENDPOINT_TRICKS = [
 @pytest.mark.parametrize("endpoint", ENDPOINT_TRICKS)
 def test_an_endpoint_trick_is_refused_before_any_connection(endpoint: str) -> None:
     with pytest.raises(ZegoConfigError) as caught:
-        ZegoClient(APP_ID, SERVER_SECRET, endpoint=endpoint, rate_limit=None)
+        ZegoClient(config_of(APP_ID, SERVER_SECRET, endpoint=endpoint, rate_limit=None))
     assert [name for name, _ in caught.value.problems] == ["endpoint"]
     with pytest.raises(ZegoConfigError) as from_env:
         ZegoClient.from_env({"ZEGO_APP_ID": str(APP_ID), "ZEGO_SERVER_SECRET": "x", "ZEGO_API_ENDPOINT": endpoint})
@@ -194,7 +195,7 @@ def test_no_secret_signature_or_nonce_reaches_any_log_at_debug(
     emulator = make_emulator(rate_limit=None)
     admin = emulator.admin
     errors: list[str] = []
-    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, **CLIENT_OPTIONS) as client:
+    with client_for(emulator.url) as client:
         client.create_cdn_transfer_rule("s1", "rtmp://cdn.example.com/live/s1?token=t")
         admin.inject(code=5000, count=1, action="CreatCDNTransferRule")
         client.create_cdn_transfer_rule("s1", "rtmp://cdn.example.com/live/s2")
@@ -212,7 +213,7 @@ def test_no_secret_signature_or_nonce_reaches_any_log_at_debug(
             client.clear_cdn_transfer_rule("s1")
         errors.append(f"{dropped.value} {dropped.value!r} {client!r} {vars(client)!r} {vars(dropped.value)!r}")
         admin.clear_faults()
-    with ZegoClient(APP_ID, "a-wrong-made-up-secret", endpoint=emulator.url, **CLIENT_OPTIONS) as wrong:
+    with client_for(emulator.url, "a-wrong-made-up-secret") as wrong:
         with pytest.raises(ZegoApiError) as unauthorised:
             wrong.clear_cdn_transfer_rule("s1")
         errors.append(f"{unauthorised.value} {unauthorised.value!r}")
@@ -238,7 +239,7 @@ def test_every_attempt_goes_out_with_a_new_nonce_and_none_is_refused_as_a_replay
     client: ZegoClient, emulator: ZegoEmulator, sent_credentials: list[dict[str, str]]
 ) -> None:
     emulator.admin.inject(code=5000, count=3)
-    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, **CLIENT_OPTIONS) as fast:
+    with client_for(emulator.url) as fast:
         for index in range(5):
             fast.create_cdn_transfer_rule("s1", f"rtmp://cdn.example.com/live/{index}")
     nonces = [params["SignatureNonce"] for params in sent_credentials]

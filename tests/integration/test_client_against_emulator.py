@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.support.settings import config_of
 from zego_provider import ZegoAuthenticationError, ZegoClient
 from zego_provider.budget import open_budget
 from zego_provider.emulator import ZegoEmulator
@@ -21,7 +22,7 @@ def test_concurrent_calls_on_one_stream_reach_the_server_in_sequence_order(emula
 
     def work(worker: int) -> None:
         try:
-            with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off") as client:
+            with ZegoClient(config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off")) as client:
                 start.wait(timeout=10)
                 for index in range(5):
                     client.create_cdn_transfer_rule("one-stream", f"rtmp://cdn.example.com/live/{worker}-{index}")
@@ -41,7 +42,7 @@ def test_concurrent_calls_on_one_stream_reach_the_server_in_sequence_order(emula
 
 def test_a_clock_skewed_by_eleven_minutes_is_refused_as_expired(emulator: ZegoEmulator) -> None:
     skewed = ZegoClient(
-        APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off", clock=lambda: time.time() - 660
+        config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off"), clock=lambda: time.time() - 660
     )
     with skewed, pytest.raises(ZegoAuthenticationError) as caught:
         skewed.clear_cdn_transfer_rule("s")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.settings_env import clear_settings
+from devkit.settings_env import clear_settings
+from tests.support.settings import config_of
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import EmulatorAdmin
 from zego_provider.emulator.cli import main
@@ -101,7 +102,7 @@ def test_the_cli_prints_its_url_answers_and_exits_0_on_sigterm(spawn: type[Emula
     child = spawn("--app-id", str(APP_ID), "--server-secret", SECRET, "--port", "0")
     url = child.url()
 
-    with ZegoClient(APP_ID, SECRET, endpoint=url, rate_limiter="off") as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=url, rate_limiter="off")) as client:
         assert client.create_cdn_transfer_rule("cli-stream", "rtmp://cdn.example.com/live/x").ok
     with EmulatorAdmin(url) as admin:
         assert admin.stream("cli-stream") == [{"cdn_url": "rtmp://cdn.example.com/live/x", "status": "scheduled"}]
@@ -138,7 +139,7 @@ def test_the_cli_reads_credentials_and_switches_from_its_environment_and_flags(
             "delete_unknown_code": 0,
             "create_existing_code": 0,
         }
-    with ZegoClient(APP_ID, SECRET, endpoint=url, rate_limiter="off") as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=url, rate_limiter="off")) as client:
         client.create_cdn_transfer_rule("persisted", "rtmp://cdn.example.com/live/p")
     assert child.stop()[0] == 0
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import SecretStr
 
+from tests.support.settings import config_of
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 from zego_provider.errors import ZegoAuthenticationError, ZegoInvalidInputError
@@ -113,7 +114,7 @@ def test_the_response_carries_the_emulators_request_id(client: ZegoClient, admin
 
 def test_a_client_with_the_wrong_secret_gets_an_authentication_error(emulator: ZegoEmulator) -> None:
     with (
-        ZegoClient(APP_ID, "the-wrong-secret", endpoint=emulator.url, rate_limiter="off") as client,
+        ZegoClient(config_of(APP_ID, "the-wrong-secret", endpoint=emulator.url, rate_limiter="off")) as client,
         pytest.raises(ZegoAuthenticationError) as raised,
     ):
         client.create_cdn_transfer_rule("s", CDN_URLS[0])
@@ -126,7 +127,7 @@ def test_a_client_with_the_wrong_secret_gets_an_authentication_error(emulator: Z
 
 def test_a_client_of_another_app_gets_an_authentication_error(emulator: ZegoEmulator) -> None:
     with (
-        ZegoClient(987654321, SECRET, endpoint=emulator.url, rate_limiter="off") as client,
+        ZegoClient(config_of(987654321, SECRET, endpoint=emulator.url, rate_limiter="off")) as client,
         pytest.raises(ZegoAuthenticationError) as raised,
     ):
         client.clear_cdn_transfer_rule("s")
@@ -135,7 +136,7 @@ def test_a_client_of_another_app_gets_an_authentication_error(emulator: ZegoEmul
 
 
 def test_a_client_whose_clock_is_eleven_minutes_off_gets_100000004(emulator: ZegoEmulator) -> None:
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off") as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off")) as client:
         # ZegoClient builds its auth with the real clock and offers no clock option: swap the auth.
         client._auth = ZegoSignatureAuth(APP_ID, SecretStr(SECRET), clock=lambda: time.time() - 11 * 60)
         with pytest.raises(ZegoAuthenticationError) as raised:
@@ -145,7 +146,7 @@ def test_a_client_whose_clock_is_eleven_minutes_off_gets_100000004(emulator: Zeg
 
 
 def test_a_test_environment_client_needs_the_prefixed_stream_id(emulator: ZegoEmulator) -> None:
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url, is_test=True, rate_limiter="off") as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url, is_test=True, rate_limiter="off")) as client:
         assert client.create_cdn_transfer_rule(f"zegotest-{APP_ID}-show", CDN_URLS[0]).ok
         with pytest.raises(ZegoInvalidInputError) as raised:
             client.create_cdn_transfer_rule("show", CDN_URLS[0])
@@ -171,7 +172,7 @@ def test_a_client_over_the_limit_backs_off_and_succeeds(make_emulator, fake_cloc
         slept.append(seconds)
         fake_clock.advance(seconds)
 
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off", sleep=sleep) as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url, rate_limiter="off"), sleep=sleep) as client:
         for number in range(4):
             assert client.clear_cdn_transfer_rule(f"s{number}").ok
 

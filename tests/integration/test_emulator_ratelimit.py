@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.settings import config_of
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
@@ -130,7 +131,7 @@ def test_a_client_pacing_itself_in_real_time_is_never_refused(make_emulator, raw
 def test_the_clients_own_limiter_keeps_it_under_the_emulators_limit(make_emulator) -> None:
     # The budget of a loopback endpoint is keyed by its port too: this emulator's budget is its own.
     emulator: ZegoEmulator = make_emulator(rate_limit=10)
-    with ZegoClient(APP_ID, SECRET, endpoint=emulator.url, rate_limit=10, max_attempts=1) as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url, rate_limit=10, max_attempts=1)) as client:
         for i in range(15):  # max_attempts=1: a single 5007 would raise
             client.clear_cdn_transfer_rule(f"paced-{i}")
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import RedisServer, free_port
-from tests.support.settings_env import clear_settings, without_settings
+from devkit.redis_server import RedisServer, free_port
+from devkit.settings_env import clear_settings, without_settings
+from tests.support.settings import config_of
 from zego_provider import ZegoConfigError
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
@@ -123,7 +124,7 @@ def test_redis_down_is_a_config_error_naming_setting_and_host_within_seconds() -
     port = free_port()  # nothing listens there
     started = time.monotonic()
     with pytest.raises(ZegoConfigError) as raised:
-        ZegoClient(APP_ID, SECRET, rate_limiter=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0")
+        ZegoClient(config_of(APP_ID, SECRET, rate_limiter=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"))
     assert time.monotonic() - started < 10
     message = str(raised.value)
     assert "zego:rateLimiter" in message and f"127.0.0.1:{port}" in message
@@ -133,16 +134,16 @@ def test_redis_down_is_a_config_error_naming_setting_and_host_within_seconds() -
 def test_a_wrong_redis_password_is_a_config_error_that_never_prints_it(redis_server: RedisServer) -> None:
     wrong = "not-the-made-up-password"
     with pytest.raises(ZegoConfigError) as raised:
-        ZegoClient(APP_ID, SECRET, rate_limiter=f"redis://:{wrong}@127.0.0.1:{redis_server.port}/0")
+        ZegoClient(config_of(APP_ID, SECRET, rate_limiter=f"redis://:{wrong}@127.0.0.1:{redis_server.port}/0"))
     message = str(raised.value) + repr(raised.value)
     assert "zego:rateLimiter" in message and f"127.0.0.1:{redis_server.port}" in message
     assert wrong not in message and REDIS_PASSWORD not in message
 
 
 def test_the_redis_password_never_shows_in_a_clients_repr_or_config(redis_server: RedisServer) -> None:
-    with ZegoClient(APP_ID, SECRET, endpoint="http://127.0.0.1:9", rate_limiter=redis_server.url) as client:
+    with ZegoClient(config_of(APP_ID, SECRET, endpoint="http://127.0.0.1:9", rate_limiter=redis_server.url)) as client:
         shown = repr(client) + repr(client.config) + str(client.config) + repr(client._budget)
-    assert REDIS_PASSWORD not in shown and "***" in repr(client)
+    assert REDIS_PASSWORD not in shown and "<redacted>" in repr(client)
 
 
 def test_with_redis_down_the_provider_creates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

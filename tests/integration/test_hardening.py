@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.redis_server import RedisServer, free_port
+from devkit.redis_server import RedisServer, free_port
+from tests.support.settings import config_of
 from zego_provider import ZegoBudgetError, ZegoCallTimeBudgetError, ZegoConfigError
 from zego_provider.budget.machine import MachineStore
 from zego_provider.budget.names import budget_key, redis_prefix
@@ -71,7 +72,7 @@ def export(*resources: dict[str, Any], pending: list[dict[str, Any]] | None = No
 
 
 def seed(emulator: ZegoEmulator, streams: dict[str, list[str]]) -> None:
-    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off") as zego:
+    with ZegoClient(config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="off")) as zego:
         for stream, urls in streams.items():
             for one in urls:
                 zego.create_cdn_transfer_rule(stream, one)
@@ -243,7 +244,7 @@ def test_redis_stopping_during_a_three_url_create_names_every_relay_left_and_tea
     ZegoBudgetError, rolls back what it can, and names each relay it could not (host only)."""
     urls = [url("show", cdn) for cdn in ("a", "b", "c")]
     client = ZegoClient(
-        APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter=redis_server.url, sleep=lambda _: None
+        config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter=redis_server.url), sleep=lambda _: None
     )
     rule_sets = RuleSetLifecycle(lambda: client, StreamClaims(), app_id=APP_ID, is_test=False)
     stop_redis_when(emulator, redis_server, after_accepted=2)  # while the second Create is answered
@@ -286,13 +287,15 @@ def test_a_budget_failure_of_one_create_rolls_back_the_rules_already_made(
 ) -> None:
     """A budget that fails for one call (its file replaced, its lock timing out): a transport
     failure of that call, retried, then rolled back like one: no relay left."""
-    client = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="process", sleep=lambda _: None)
+    client = ZegoClient(
+        config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="process"), sleep=lambda _: None
+    )
     acquire = client._budget.acquire
     calls = [0]
 
     def failing_for_the_third_create(max_wait: float = math.inf) -> float:
         calls[0] += 1
-        if 3 <= calls[0] < 3 + client.max_attempts:  # every attempt of the third Create
+        if 3 <= calls[0] < 3 + client.config.max_attempts:  # every attempt of the third Create
             raise IsADirectoryError(21, "Is a directory", "/home/u/.cache/zego-pulumi-provider/budgets/budget-x")
         return acquire(max_wait)
 
@@ -315,7 +318,9 @@ def test_the_machine_budget_file_replaced_by_a_directory_mid_run_fails_the_call_
     """The probe: an OSError of the machine scope bypassed the rollback. The file is replaced by a
     directory while the first Create is answered; the directory is gone again before the rollback."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    client = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="machine", sleep=lambda _: None)
+    client = ZegoClient(
+        config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="machine"), sleep=lambda _: None
+    )
     budget_files = list((tmp_path / "cache").rglob("budget-*"))
     budget_file = next(path for path in budget_files if not path.name.endswith(".lock"))
     state = emulator.state
@@ -335,7 +340,7 @@ def test_the_machine_budget_file_replaced_by_a_directory_mid_run_fails_the_call_
 
     def restore_after_the_create_failed(_: float) -> None:
         sleeps[0] += 1
-        if sleeps[0] == client.max_attempts:  # the rollback's first pause: the Create has failed for good
+        if sleeps[0] == client.config.max_attempts:  # the rollback's first pause: the Create has failed for good
             budget_file.rmdir()
             budget_file.touch()
 
@@ -538,7 +543,9 @@ def test_a_ca_bundle_gone_after_the_client_was_built_is_a_transport_error(
     bundle.write_text("not used before it is gone\n")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     with ZegoClient(
-        APP_ID, SERVER_SECRET, endpoint=f"https://127.0.0.1:{free_port()}", rate_limiter="off", max_attempts=1
+        config_of(
+            APP_ID, SERVER_SECRET, endpoint=f"https://127.0.0.1:{free_port()}", rate_limiter="off", max_attempts=1
+        )
     ) as client:
         bundle.unlink()
         with pytest.raises(Exception) as caught:
@@ -613,7 +620,9 @@ def test_another_process_holding_the_streams_turn_fails_the_call_within_its_budg
 ) -> None:
     """The probe: a call waited 8 s for another process's call on the same stream (up to 600 s)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    client = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="machine", call_time_budget=2)
+    client = ZegoClient(
+        config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter="machine", call_time_budget=2)
+    )
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_FILE_LOCK, machine_shard_lock(client, "main")], stdout=subprocess.PIPE, text=True
     )
@@ -649,7 +658,9 @@ def test_another_runner_holding_the_streams_turn_in_redis_fails_the_call_within_
 ) -> None:
     import redis
 
-    client = ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter=redis_server.url, call_time_budget=2)
+    client = ZegoClient(
+        config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limiter=redis_server.url, call_time_budget=2)
+    )
     key = budget_key(APP_ID, False, emulator.url.split("//", 1)[1])
     other = redis.Redis.from_url(redis_server.url)
     other.set(f"{redis_prefix(key)}:lock:main", "another-runner", px=60_000)

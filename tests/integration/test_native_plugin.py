@@ -15,13 +15,12 @@ from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.runtime.proto import provider_pb2
 from pydantic.alias_generators import to_camel
 
-from tests.support.provider_process import PluginProcess
-from tests.support.settings_env import without_settings
+from devkit.provider_process import PluginProcess
+from devkit.settings_env import without_settings
+from tests.support.bad_inputs import RESOURCE_INPUTS, BadInput, one_of_each_kind
+from tests.support.bad_inputs import SETTINGS as BAD_SETTINGS
 from zego_provider.emulator import ZegoEmulator
 from zego_provider.native import RULE_SET_TYPE
-
-from .bad_inputs import RESOURCE_INPUTS, BadInput
-from .bad_inputs import SETTINGS as BAD_SETTINGS
 
 APP_ID = 1234567890
 SECRET = "made-up-secret-for-native-tests-0123"
@@ -232,7 +231,7 @@ def checkers(zego: ZegoEmulator) -> Iterator[dict[bool, Plugin]]:
         plugin.close()
 
 
-@pytest.mark.parametrize("case", RESOURCE_INPUTS, ids=lambda case: case.label)
+@pytest.mark.parametrize("case", one_of_each_kind(RESOURCE_INPUTS), ids=lambda case: case.label)
 def test_bad_resource_input_is_refused_on_its_property_as_by_the_dynamic_resource(
     case: BadInput, emulator: ZegoEmulator, checkers: dict[bool, Plugin]
 ) -> None:
@@ -243,7 +242,7 @@ def test_bad_resource_input_is_refused_on_its_property_as_by_the_dynamic_resourc
     assert emulator.admin.requests() == []
 
 
-@pytest.mark.parametrize("case", BAD_SETTINGS, ids=lambda case: case.label)
+@pytest.mark.parametrize("case", one_of_each_kind(BAD_SETTINGS), ids=lambda case: case.label)
 def test_bad_setting_is_refused_on_its_provider_input(case: BadInput, emulator: ZegoEmulator) -> None:
     settings = {"appId": str(APP_ID), "serverSecret": SECRET, "endpoint": emulator.url}
     settings.update({key.split(":", 1)[1]: value for key, value in case.settings.items()})

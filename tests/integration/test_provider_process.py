@@ -10,8 +10,8 @@ import grpc
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
-from tests.support.provider_process import ProviderProcess
-from tests.support.settings_env import unset_settings
+from devkit.provider_process import ProviderProcess
+from devkit.settings_env import unset_settings
 from zego_provider.emulator import ZegoEmulator
 
 APP_ID = 1234567890

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.settings_env import clear_settings
+from devkit.settings_env import clear_settings
+from tests.support.settings import config_of
 from zego_provider.cli import main
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
@@ -62,7 +63,7 @@ def run_teardown(
 
 
 def seed(emulator: ZegoEmulator, streams: dict[str, list[str]]) -> None:
-    with ZegoClient(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limit=None) as zego:
+    with ZegoClient(config_of(APP_ID, SERVER_SECRET, endpoint=emulator.url, rate_limit=None)) as zego:
         for stream, urls in streams.items():
             for one in urls:
                 zego.create_cdn_transfer_rule(stream, one)

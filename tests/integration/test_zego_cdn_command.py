@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.settings_env import setting_variables, without_settings
+from devkit.settings_env import setting_variables, without_settings
 
 from . import raw_http
 

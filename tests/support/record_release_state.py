@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.support.pulumi_local import LocalPulumi, scratch_dir
+from devkit.pulumi_local import LocalPulumi, scratch_dir
 from tests.support.release_state import (
     APP_ID,
     DYNAMIC_PROGRAM,

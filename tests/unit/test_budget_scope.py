@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 
 from zego_provider.budget.redis_store import redis_problem
-from zego_provider.budget.scope import redact, validate_scope
+from zego_provider.budget.scope import display, validate_scope
 
 
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        ("redis://:pw-made-up@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
-        ("rediss://ci:pw-made-up@redis.internal:6380/2", "rediss://ci:***@redis.internal:6380/2"),
-        ("redis://:p%40ss-made-up@[::1]:6379", "redis://:***@[::1]:6379"),
+        ("redis://:pw-made-up@127.0.0.1:6379/0", "redis://:<redacted>@127.0.0.1:6379/0"),
+        ("rediss://ci:pw-made-up@redis.internal:6380/2", "rediss://ci:<redacted>@redis.internal:6380/2"),
+        ("redis://:p%40ss-made-up@[::1]:6379", "redis://:<redacted>@[::1]:6379"),
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         ("machine", "machine"),
     ],
 )
-def test_redact_hides_only_the_password(url: str, shown: str) -> None:
-    assert redact(url) == shown
+def test_display_hides_only_the_password(url: str, shown: str) -> None:
+    assert display(url) == shown
 
 
 def test_a_redis_error_text_echoing_the_password_is_redacted() -> None:

@@ -9,9 +9,10 @@ import pytest
 import requests
 import responses
 
-from tests.support.settings_env import clear_settings
+from devkit.settings_env import clear_settings
 from zego_provider.cli import main
 from zego_provider.client import ZegoClient
+from zego_provider.config import ProviderConfig
 
 SECRET = "0123456789abcdef0123456789abcdef"
 URL = "https://rtc-api.zego.im/"
@@ -105,9 +106,10 @@ def test_a_transport_failure_exits_1_with_one_line_and_no_traceback(
     monkeypatch: pytest.MonkeyPatch,
     failure: Exception,
 ) -> None:
-    original = ZegoClient.from_env  # the retries' backoff, without waiting for it
-    monkeypatch.setattr(
-        ZegoClient, "from_env", classmethod(lambda cls, env=None, **o: original(env, sleep=lambda _: None, **o))
+    monkeypatch.setattr(  # the retries' backoff, without waiting for it
+        ZegoClient,
+        "from_env",
+        classmethod(lambda cls, env=None: cls(ProviderConfig.from_env(env), sleep=lambda _: None)),
     )
     mocked.get(URL, body=failure)
     assert main(["create", "s", "rtmp://cdn/a/b"]) == 1

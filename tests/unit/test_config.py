@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.settings import config_of
 from zego_provider import ZegoConfigError
 from zego_provider.config import ProviderConfig
 
@@ -93,17 +94,14 @@ def test_a_bad_timeout_is_named(value: str) -> None:
     assert "ZEGO_TIMEOUT" in str(caught.value)
 
 
-def test_the_client_uses_the_configured_read_timeout() -> None:
-    from zego_provider.client import DEFAULT_TIMEOUT, ZegoClient
+def test_an_attempt_times_out_after_the_configured_read_timeout() -> None:
+    from zego_provider.settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}, rate_limiter="off") as short:
-        assert short.timeout == (0.5, 0.5)
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limiter="off") as long:
-        assert long.timeout == (DEFAULT_TIMEOUT[0], 30.0)
-    with ZegoClient.from_env(ENV, rate_limiter="off") as default:
-        assert default.timeout == DEFAULT_TIMEOUT
-    with ZegoClient.from_env({**ENV, "ZEGO_TIMEOUT": "30"}, rate_limiter="off", timeout=1.0) as explicit:
-        assert explicit.timeout == (1.0, 1.0)
+    assert ProviderConfig.from_env({**ENV, "ZEGO_TIMEOUT": "0.5"}).attempt_timeout == (0.5, 0.5)
+    assert ProviderConfig.from_env({**ENV, "ZEGO_TIMEOUT": "30"}).attempt_timeout == (DEFAULT_CONNECT_TIMEOUT, 30.0)
+    assert ProviderConfig.from_env(ENV).attempt_timeout == (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+    explicit = ProviderConfig.from_values({"app_id": 1, "server_secret": "s", "timeout": 30, "connect_timeout": 1})
+    assert explicit.attempt_timeout == (1.0, 30.0)
 
 
 REFUSED_ENDPOINTS = {
@@ -143,6 +141,7 @@ REFUSED_ENDPOINTS = {
     "trailing dot": "https://rtc-api.zego.im.",
     "http to a name that merely starts like loopback": "http://127.0.0.1.evil.example",
     "http to localhost lookalike": "http://localhost.evil.example",
+    "http to a name that merely ends like localhost": "http://evil-localhost",
     "http to IPv4-mapped IPv6 loopback": "http://[::ffff:127.0.0.1]",
 }
 
@@ -223,7 +222,7 @@ def test_a_client_given_a_bad_secret_directly_refuses_it_too() -> None:
     from zego_provider.client import ZegoClient
 
     with pytest.raises(ZegoConfigError, match="server_secret"):
-        ZegoClient(1, "secret\udcff", rate_limiter="off")
+        ZegoClient(config_of(1, "secret\udcff", rate_limiter="off"))
 
 
 def test_the_budget_is_shared_on_the_machine_by_default() -> None:
@@ -251,7 +250,7 @@ def test_a_malformed_budget_scope_is_refused_naming_the_setting_not_the_value(sc
 def test_a_redis_password_never_shows_in_the_settings_repr() -> None:
     config = ProviderConfig.from_env({**ENV, "ZEGO_RATE_LIMITER": "rediss://ci:made-up-pw@redis.internal:6380/2"})
     assert "made-up-pw" not in repr(config) + str(config)
-    assert config.rate_limiter_display == "rediss://ci:***@redis.internal:6380/2"
+    assert config.rate_limiter_display == "rediss://ci:<redacted>@redis.internal:6380/2"
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "3601", "soon"])

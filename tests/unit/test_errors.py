@@ -13,7 +13,6 @@ from zego_provider.errors import (
     ZegoServerError,
     ZegoUnknownCodeError,
     error_for,
-    is_retryable,
 )
 
 DOCUMENTED = {
@@ -37,11 +36,11 @@ def test_each_code_maps_to_its_kind(code: int, kind: type[ZegoApiError]) -> None
     error = error_for("ClearCDNTransferRule", code, "msg", "rid-1")
     assert type(error) is kind
     assert error.code == code
-    assert is_retryable(code) is (kind in (ZegoServerError, ZegoRateLimitError))
+    assert RETURN_CODES[code].retryable is (kind in (ZegoServerError, ZegoRateLimitError))
 
 
 def test_only_internal_busy_and_rate_limit_codes_are_retried() -> None:
-    retried = sorted(code for code in RETURN_CODES if is_retryable(code))
+    retried = sorted(code for code, entry in RETURN_CODES.items() if entry.retryable)
     assert retried == sorted([5000, 5001, 5002, 5006, 30003, 1, 100000015, 5007, 30002, 7])
 
 
@@ -125,7 +124,6 @@ def test_the_module_docstring_names_only_what_the_client_uses() -> None:
     client_source = inspect.getsource(zego_provider.client)
     assert "error_for" in doc and "error_for(" in client_source
     assert "retryable" in doc and ".retryable" in client_source
-    assert "is_retryable(" not in client_source  # the docstring says the client does not ask it
 
 
 @pytest.mark.parametrize(

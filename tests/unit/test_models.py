@@ -43,6 +43,7 @@ def test_bad_stream_ids_are_refused_on_that_property(stream_id: str) -> None:
         "rtmp:///live/key",
         "rtmp://cdn.example.com",
         "rtmp://cdn.example.com:99999/live/key",
+        "rtmp://cdn.example.com:0/live/key",
         "rtmp://cdn.example.com/live key",
         "cdn.example.com/live/key",
         "",

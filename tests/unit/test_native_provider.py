@@ -22,12 +22,12 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
 )
 
-from tests.support.settings_env import clear_settings
+from devkit.settings_env import clear_settings
 from zego_provider.claims import StreamClaims
 from zego_provider.config import SETTINGS
 from zego_provider.errors import ZegoConfigError, ZegoInvalidInputError
+from zego_provider.frontend import ZegoProviderError
 from zego_provider.native import RULE_SET_TYPE, ZegoProvider
-from zego_provider.native.provider import ZegoProviderError
 from zego_provider.native.schema import input_name
 
 from .fake_zego import A_NEW, CLEAR, CREATE, DELETE, A, B, FakeZego, invalid
@@ -206,6 +206,12 @@ def test_check_claims_the_stream_under_the_resource_urn(provider: ZegoProvider, 
 def test_check_keeps_a_secret_url_secret(provider: ZegoProvider) -> None:
     response = check(provider, {"streamId": PropertyValue("s"), "cdnUrls": PropertyValue([PropertyValue(A)], True)})
     assert response.inputs["cdnUrls"].is_secret and not response.inputs["streamId"].is_secret
+
+
+def test_one_secret_url_inside_the_list_makes_the_urls_secret(provider: ZegoProvider) -> None:
+    urls = PropertyValue([PropertyValue(A, is_secret=True), PropertyValue(B)])
+    response = check(provider, {"streamId": PropertyValue("s"), "cdnUrls": urls})
+    assert response.inputs["cdnUrls"].contains_secret() and not response.inputs["streamId"].contains_secret()
 
 
 def test_check_with_settings_not_known_yet_checks_everything_else(zego: FakeZego, claims: StreamClaims) -> None:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.settings_env import clear_settings, setting_variables, unset_settings, without_settings
+from devkit.settings_env import clear_settings, setting_variables, unset_settings, without_settings
 from zego_provider import settings
 from zego_provider.budget.scope import MACHINE, SETTING_NAME
 from zego_provider.cli import main as zego_cdn
-from zego_provider.client import DEFAULT_TIMEOUT
 from zego_provider.config import ProviderConfig
 from zego_provider.errors import ZegoConfigError
 from zego_provider.native.schema import input_name, package_schema
@@ -113,7 +112,8 @@ def test_the_documented_defaults_are_the_ones_in_force() -> None:
     assert settings.setting("endpoint").default == f"`{config.endpoint}`"
     assert settings.setting("is_test").default == f"`{str(config.is_test).lower()}`"
     assert settings.setting("rate_limit").default.startswith(f"{config.effective_rate_limit:g}, ")
-    assert settings.setting("timeout").default == f"{DEFAULT_TIMEOUT[1]:g} (connect: {DEFAULT_TIMEOUT[0]:g})"
+    connect, read = config.attempt_timeout
+    assert settings.setting("timeout").default == f"{read:g} (connect: {connect:g})"
     assert (
         settings.setting("rate_limiter").default.startswith(f"`{config.rate_limiter}`")
         and MACHINE in config.rate_limiter

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.settings_env import clear_settings
+from devkit.settings_env import clear_settings
 from zego_provider.cli import main
 from zego_provider.teardown import (
     SIG_KEY,
     SIG_OF_ENCRYPTED,
     StackExportError,
+    TeardownReport,
     load_stack_export,
     targets_from_lines,
     targets_from_stack_export,
@@ -114,6 +115,17 @@ def test_an_encrypted_stream_id_cannot_be_torn_down_and_is_reported() -> None:
     assert targets == []
     [problem] = problems
     assert "hidden" in problem and "stream_id is encrypted" in problem and "--show-secrets" in problem
+
+
+def test_outputs_win_over_the_recorded_inputs() -> None:
+    changed = rule_set("one", "s", [A])
+    changed["outputs"]["cdn_urls"] = [B]  # an update that failed midway keeps the old inputs
+    assert by_stream(export([changed])) == {"s": ([B], False)}
+
+
+def test_a_teardown_is_complete_only_when_every_stream_was_cleared() -> None:
+    assert TeardownReport(streams=["a", "b"], cleared=["a", "b"]).complete
+    assert not TeardownReport(streams=["a", "b"], cleared=["a"]).complete
 
 
 def test_a_missing_stream_id_falls_back_to_the_resource_id() -> None:

@@ -26,8 +26,8 @@ Modules: `scope` (the setting's spelling), `names` (keys, files, the cache direc
 `shared` (`Budget` and the factory `open_budget`).
 """
 
-from .scope import MACHINE, OFF, PROCESS, redact, validate_scope
+from .scope import MACHINE, OFF, PROCESS, display, validate_scope
 from .shared import Budget, open_budget
 from .store import OutOfTime
 
-__all__ = ["MACHINE", "OFF", "PROCESS", "Budget", "OutOfTime", "open_budget", "redact", "validate_scope"]
+__all__ = ["MACHINE", "OFF", "PROCESS", "Budget", "OutOfTime", "display", "open_budget", "validate_scope"]

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from ..redaction import redact
 from .names import redis_prefix
 from .process import ProcessStore
-from .scope import redact, scope_error
+from .scope import display, scope_error
 from .store import OutOfTime
 
 if TYPE_CHECKING:
@@ -102,10 +103,7 @@ def redis_address(url: str) -> str:
 
 def redis_problem(url: str, error: Exception) -> ZegoConfigError:
     """The error naming the setting and the host, never the password (redis-py's own text is redacted too)."""
-    text = str(error)
-    password = urlsplit(url).password
-    for secret in {password, unquote(password)} if password else set():
-        text = text.replace(secret, "***")
+    text = redact(str(error), (urlsplit(url).password,))
     return scope_error(f"Redis at {redis_address(url)} failed: {type(error).__name__}: {text}")
 
 
@@ -152,7 +150,7 @@ class RedisStore:
                     if time.monotonic() > out_of_time:
                         raise OutOfTime("another runner's call on the same stream held its turn in Redis")
                     if time.monotonic() > give_up:
-                        raise scope_error(f"stream {stream_id!r} stayed locked in Redis at {redact(self._url)}")
+                        raise scope_error(f"stream {stream_id!r} stayed locked in Redis at {display(self._url)}")
                     self._sleep(POLL)
             except redis_module.RedisError as error:
                 raise redis_problem(self._url, error) from None

@@ -3,14 +3,15 @@
 `process` (this process), `machine` (every process of this user on this host, the default),
 a `redis://` or `rediss://` URL (every process that points at that Redis), or `off` (no
 client-side pacing). A Redis URL may carry a password, so every message and repr shows it
-through `redact()`; validation errors never echo the value.
+through `display()`; validation errors never echo the value.
 """
 
 from __future__ import annotations
 
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from ..errors import ZegoConfigError
+from ..redaction import REDACTED
 from ..settings import Source, setting
 
 PROCESS = "process"
@@ -50,19 +51,14 @@ def validate_scope(scope: str) -> str:
     return scope
 
 
-def redact(scope: str) -> str:
-    """The scope with a Redis password replaced by `***` (the user name stays: it helps support)."""
+def display(scope: str) -> str:
+    """The scope as messages and reprs show it: a Redis URL's password replaced (the user name stays:
+    it helps support)."""
     if not is_redis(scope):
         return scope
-    parts = urlsplit(scope)
-    if parts.password is None:
-        return scope
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment).geturl()
+    userinfo, _, _ = urlsplit(scope).netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return scope.replace(f"{userinfo}@", f"{user}:{REDACTED}@", 1) if colon else scope
 
 
 def scope_error(problem: str) -> ZegoConfigError:

@@ -18,7 +18,7 @@ from .names import budget_key, cache_directory
 from .process import ProcessStore
 from .rate import AdaptiveRate
 from .redis_store import RedisStore
-from .scope import MACHINE, OFF, PROCESS, is_redis, redact
+from .scope import MACHINE, OFF, PROCESS, display, is_redis
 from .store import OutOfTime, Store
 
 
@@ -42,7 +42,7 @@ class Budget:
 
     def __repr__(self) -> str:
         rate = "off" if self.adaptive is None else f"{self.adaptive.rate:g}"
-        return f"Budget(scope={redact(self.scope)!r}, rate={rate})"
+        return f"Budget(scope={display(self.scope)!r}, rate={rate})"
 
     def acquire(self, max_wait: float = math.inf) -> float:
         """Wait for this call's slot; returns the seconds waited. A slot more than `max_wait`
@@ -103,4 +103,4 @@ def _open_store(scope: str, key: str, local: ProcessStore, directory: Path | Non
         return MachineStore(directory, key, local)
     if is_redis(scope):
         return RedisStore(scope, key, local)
-    raise ValueError(f"unknown rate limiter scope {redact(scope)!r}")
+    raise ValueError(f"unknown rate limiter scope {display(scope)!r}")

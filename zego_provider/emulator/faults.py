@@ -162,18 +162,9 @@ class FaultSpec(BaseModel):
 
 
 def problem_of(error: ValidationError) -> str:
-    """One line naming each bad field (`code: Input should be a valid integer`), without input values."""
-    problems = []
-    for problem in error.errors(include_input=False, include_url=False):
-        path: list[str] = []
-        for part in problem["loc"]:
-            text = strictjson.field_name(part)
-            if text == "effect" or (path and path[-1] == text):
-                continue  # the union tag repeats the field name; "effect" is implicit in the flat shape
-            path.append(text)
-        where = ".".join(path) or ("effect" if problem["loc"] else "fault")
-        problems.append(f"{where}: {problem['msg'].removeprefix('Value error, ')}")
-    return "; ".join(problems)
+    """One line naming each bad field (`code: Input should be a valid integer`), without input values;
+    "effect" is implicit in the flat shape."""
+    return strictjson.problem_of(error, whole="fault", implicit="effect")
 
 
 @dataclass(frozen=True)

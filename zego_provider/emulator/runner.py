@@ -93,10 +93,6 @@ class ZegoEmulator:
             self._admin = EmulatorAdmin(self.url)
         return self._admin
 
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
     def start(self) -> ZegoEmulator:
         """Bind and serve in a daemon thread; connections are accepted once this returns."""
         if self._server is not None:

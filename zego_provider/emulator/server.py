@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
@@ -56,6 +56,7 @@ from ..errors import (
     WRONG_INPUT,
     meaning_of,
 )
+from ..redaction import redact
 from ..settings import MAX_APP_ID
 from .faults import (
     CodeEffect,
@@ -95,7 +96,6 @@ _SEQUENCE = re.compile(r"-?[0-9]{1,19}")
 _STREAM_ID = re.compile(r"[A-Za-z0-9~!@#$%^&*()_+=\-`;',.<>/\\]+")
 _SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _QUERY = re.compile(r"\?\S*")
-_SIGNED_PARAM = re.compile(r"(Signature|SignatureNonce)=[^&\s]*", re.IGNORECASE)
 
 
 def message_for(code: int, detail: str = "") -> str:
@@ -135,7 +135,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self._resets: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         secret = server_secret.get_secret_value()
-        self._secret_forms = tuple(sorted({secret, quote(secret, safe=""), quote_plus(secret)}, key=len, reverse=True))
+        self._secret = secret
         super().__init__((bind_host, port), ZegoRequestHandler)
 
     def server_bind(self) -> None:
@@ -171,15 +171,12 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         log.debug("connection from %s ended with an error", client_address[0], exc_info=True)
 
     def hide_secret(self, text: str) -> str:
-        """`text` with the ServerSecret (as is or URL-encoded) replaced, should a client have sent it."""
-        for form in self._secret_forms:
-            if form and form in text:
-                text = text.replace(form, "<redacted>")
-        return text
+        """`text` without signature parameters or the ServerSecret (as is or URL-encoded): a client may send it."""
+        return redact(text, (self._secret,))
 
     def redact(self, text: str) -> str:
         """`text` without query strings, signature parameters or the ServerSecret: safe for any log."""
-        return self.hide_secret(_SIGNED_PARAM.sub(r"\1=<redacted>", _QUERY.sub("?<query>", text)))
+        return self.hide_secret(_QUERY.sub("?<query>", text))
 
     def close(self) -> None:
         """Stop delays, end open connections, close the listening socket. Call after `shutdown()`."""

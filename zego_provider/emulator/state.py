@@ -276,12 +276,6 @@ class EmulatorState:
             heapq.heappush(self._nonce_expiry, (expires, nonce))
             return True
 
-    @property
-    def nonces_remembered(self) -> int:
-        """How many used nonces are kept (bounded by the window and MAX_NONCES)."""
-        with self._lock:
-            return len(self._nonces)
-
     # --- configuration --------------------------------------------------------------
 
     def configure(
@@ -343,12 +337,6 @@ class EmulatorState:
             while self._log and (len(self._log) > self._log_size or self._log_bytes > self._log_limit):
                 dropped, _ = self._log.popleft()
                 self._log_bytes -= dropped
-
-    @property
-    def log_bytes(self) -> int:
-        """The size of the request log as JSON, within its bound."""
-        with self._lock:
-            return self._log_bytes
 
     def requests(self, action: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

@@ -1,7 +1,7 @@
 """The emulator's state file: rules and sequences kept across restarts and shared by processes in turn.
 
-One emulator owns a file at a time: an OS lock (`flock` on `<file>.lock` beside it) is taken
-at start and held until stop, so a second emulator on the same file is refused instead of
+One emulator owns a file at a time: an OS lock (filelock's `FileLock` on `<file>.lock` beside
+it) is taken at start and held until stop, so a second emulator on the same file is refused instead of
 the last writer silently winning. Writes are atomic (a temporary file, fsync, rename), so a
 reader never sees half a file; temporaries a killed emulator left behind are removed once
 the lock is ours. The file is validated as a whole on load: bad JSON, absurd nesting,
@@ -11,14 +11,14 @@ non-finite numbers or a wrong type are one clear error, never a traceback.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import strictjson
@@ -63,13 +63,6 @@ class StateDocument(BaseModel):
     sequences: list[SequenceEntry]
 
 
-def _one_line(error: ValidationError) -> str:
-    first = error.errors(include_input=False, include_url=False)[0]
-    where = ".".join(strictjson.field_name(part) for part in first["loc"]) or "document"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 class StateFile:
     """One locked state file. `open()` locks, cleans and loads; `save()` writes atomically; `close()` unlocks."""
 
@@ -77,19 +70,20 @@ class StateFile:
         self.path = Path(path)
         self.app_id = app_id
         self.lock_path = self.path.with_name(self.path.name + ".lock")
-        self._lock: IO[str] | None = None
+        # Not thread-local: the emulator may stop from another thread than the one that started it.
+        self._lock = FileLock(str(self.lock_path), thread_local=False)
 
     def __repr__(self) -> str:
         return f"StateFile({str(self.path)!r})"
 
     @property
     def is_open(self) -> bool:
-        return self._lock is not None
+        return self._lock.is_locked
 
     def open(self) -> StateDocument | None:
         """Take the lock, remove stale temporaries, return the document (None when there is no file yet)."""
-        if self._lock is None:
-            self._lock = self._take_lock()
+        if not self._lock.is_locked:
+            self._take_lock()
         try:
             self._remove_temporaries()
             return self._load()
@@ -98,9 +92,8 @@ class StateFile:
             raise
 
     def close(self) -> None:
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.close()  # closing the descriptor releases the flock
+        if self._lock.is_locked:
+            self._lock.release(force=True)
 
     def save(self, document: StateDocument) -> None:
         """Replace the file with `document` atomically; StateWriteError (one line) when that fails."""
@@ -141,20 +134,15 @@ class StateFile:
     def _temporary_prefix(self) -> str:
         return f".{self.path.name}."
 
-    def _take_lock(self) -> IO[str]:
+    def _take_lock(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = self.lock_path.open("a", encoding="utf-8")
-        except OSError as error:
-            raise StateFileError(f"cannot use the state file {self.path}: {error.strerror or error}") from None
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
+            self._lock.acquire(timeout=0)
+        except Timeout:
             raise StateFileError(
                 f"the state file {self.path} is in use by another emulator (lock {self.lock_path.name})"
             ) from None
-        return lock
+        except OSError as error:
+            raise StateFileError(f"cannot use the state file {self.path}: {error.strerror or error}") from None
 
     def _remove_temporaries(self) -> None:
         """Temporaries of an emulator killed mid-write: safe to remove, since the lock is ours."""
@@ -182,7 +170,7 @@ class StateFile:
         try:
             document = StateDocument.model_validate(raw)
         except ValidationError as error:
-            raise StateFileError(f"{problem}: {_one_line(error)}") from None
+            raise StateFileError(f"{problem}: {strictjson.problem_of(error, whole='document')}") from None
         owners = {document.app_id, *(rule.app_id for rule in document.rules)}
         owners |= {entry.app_id for entry in document.sequences}
         foreign = sorted(owner for owner in owners - {None, self.app_id} if owner is not None)

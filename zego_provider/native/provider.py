@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.provider.experimental.provider import (
     CheckFailure,
@@ -40,10 +41,11 @@ from pulumi.provider.experimental.provider import (
 )
 
 from .. import lifecycle
-from ..claims import StreamClaims, stream_claims
+from ..claims import StreamClaims
 from ..config import ProviderConfig
-from ..errors import ZegoConfigError, ZegoError
-from ..lifecycle import ClientFactory, RuleClient, RuleSetLifecycle, shared_client
+from ..errors import ZegoConfigError
+from ..frontend import NOT_KNOWN, ClientFactory, ProviderCore, ZegoProviderError, is_unknown
+from ..lifecycle import RuleSetLifecycle
 from ..models import RuleSetInputs
 from ..settings import declared
 from .schema import RULE_SET_TYPE, input_name, package_schema, property_name
@@ -58,25 +60,12 @@ REPLACING_SETTINGS = ("appId", "isTest")
 """Provider inputs whose change moves the rule sets to another app or environment."""
 
 
-class ZegoProviderError(ZegoError):
-    """A refused operation the user can fix (a wrong import id, settings missing): shown as one line."""
-
-
-class _Unknown:
-    """A value not known yet (preview): never equal to a known one, so diff sees a change."""
-
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN = _Unknown()
-
-
 def _plain(value: PropertyValue) -> Any:
-    """A property value as plain Python (secrets unwrapped: the caller keeps track of them)."""
+    """A property value as plain Python (secrets unwrapped: the caller keeps track of them); a value
+    not known yet is the SDK's `Unknown`, never equal to a known one, so diff sees a change."""
     inner = value.value
     if isinstance(inner, Computed):
-        return UNKNOWN
+        return NOT_KNOWN
     if isinstance(inner, float) and inner.is_integer():
         return int(inner)  # Pulumi numbers are floats; an AppId or count is an integer
     if isinstance(inner, Mapping):
@@ -86,18 +75,8 @@ def _plain(value: PropertyValue) -> Any:
     return inner
 
 
-def _contains_unknown(value: Any) -> bool:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, list):
-        return any(_contains_unknown(item) for item in value)
-    if isinstance(value, dict):
-        return any(_contains_unknown(item) for item in value.values())
-    return False
-
-
 def _property_value(value: Any, *, secret: bool = False) -> PropertyValue:
-    if value is UNKNOWN:
+    if isinstance(value, Unknown):
         return PropertyValue.computed()
     if isinstance(value, bool) or value is None or isinstance(value, str):
         wrapped = PropertyValue(value)
@@ -127,7 +106,7 @@ class RuleSetProperties:
             self.fields[field] = _plain(value)
             if value.contains_secret():
                 self.secret.add(field)
-            if _contains_unknown(self.fields[field]):
+            if is_unknown(self.fields[field]):
                 self.unknown.add(field)
 
     def output(self, fields: Mapping[str, Any]) -> dict[str, PropertyValue]:
@@ -152,11 +131,7 @@ class ZegoProvider(Provider):
     """
 
     def __init__(self, client_factory: ClientFactory | None = None, claims: StreamClaims | None = None) -> None:
-        self._client_factory: ClientFactory = client_factory or shared_client
-        self._claims = claims or stream_claims
-        self._config: ProviderConfig | None = None
-        self._config_error: ZegoConfigError | None = None
-        self._config_unknown = False
+        self._core = ProviderCore(client_factory, claims)
 
     # the provider resource
 
@@ -204,29 +179,12 @@ class ZegoProvider(Provider):
         anything that would call ZEGO. The secret stays a SecretStr inside ProviderConfig.
         """
         stack, unknown = _settings(request.args, request.variables)
-        self._config = self._config_error = None
-        self._config_unknown = bool(unknown)
-        if not unknown:
-            try:
-                self._config = ProviderConfig.from_sources(stack, os.environ)
-            except ZegoConfigError as error:
-                self._config_error = error
+        self._core.configure(stack, unknown=bool(unknown))
         return ConfigureResponse(accept_secrets=True, supports_preview=False)
 
     @property
     def config(self) -> ProviderConfig:
-        if self._config_error is not None:
-            raise self._config_error
-        if self._config is None:
-            raise ZegoProviderError("the zego provider's settings are not known yet (they come from other resources)")
-        return self._config
-
-    def _lifecycle(self) -> RuleSetLifecycle:
-        config = self.config
-        return RuleSetLifecycle(self._client, self._claims, app_id=config.app_id, is_test=config.is_test)
-
-    def _client(self) -> RuleClient:
-        return self._client_factory(self.config)
+        return self._core.config
 
     # CdnTransferRuleSet
 
@@ -234,12 +192,12 @@ class ZegoProvider(Provider):
         """Refuse bad input per property before any call; unknown (preview) values pass."""
         _require_rule_set(request.type)
         props = RuleSetProperties(request.new_inputs)
-        if self._config_unknown:
+        if self._core.settings_unknown:
             # The AppId is not known yet (a preview): check all but the test-environment prefix.
-            rule_sets = RuleSetLifecycle(self._client, StreamClaims(), app_id=0, is_test=False)
+            rule_sets = RuleSetLifecycle(self._core.client, StreamClaims(), app_id=0, is_test=False)
         else:
             try:
-                rule_sets = self._lifecycle()
+                rule_sets = self._core.lifecycle()
             except ZegoConfigError as error:
                 return CheckResponse(
                     request.new_inputs, [CheckFailure(_input_of(name), reason) for name, reason in error.problems]
@@ -272,18 +230,18 @@ class ZegoProvider(Provider):
     async def create(self, request: CreateRequest) -> CreateResponse:
         _require_rule_set(request.type)
         props = RuleSetProperties(request.properties)
-        id_, outs = await asyncio.to_thread(self._lifecycle().create, props.fields)
+        id_, outs = await asyncio.to_thread(self._core.lifecycle().create, props.fields)
         return CreateResponse(id_, props.output(outs))
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         olds = RuleSetProperties(request.olds)
         news = RuleSetProperties(request.news)
-        outs = await asyncio.to_thread(self._lifecycle().update, olds.fields, news.fields)
+        outs = await asyncio.to_thread(self._core.lifecycle().update, olds.fields, news.fields)
         return UpdateResponse(news.output(outs))
 
     async def delete(self, request: DeleteRequest) -> None:
         await asyncio.to_thread(
-            self._lifecycle().delete, request.resource_id, RuleSetProperties(request.properties).fields
+            self._core.lifecycle().delete, request.resource_id, RuleSetProperties(request.properties).fields
         )
 
     async def read(self, request: ReadRequest) -> ReadResponse:
@@ -326,7 +284,7 @@ def _settings(
         value = args.get(name)
         if value is not None and value.value is not None:
             plain = _plain(value)
-            if plain is UNKNOWN:
+            if is_unknown(plain):
                 unknown.add(name)
                 continue
             stack[setting.pulumi_key] = plain

@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.settings_env import without_settings
+from devkit.settings_env import without_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEMO_PASSPHRASE = "demo-only-passphrase"  # protects the throwaway local state of the demo and tests
 
 

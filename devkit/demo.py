@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.support.pulumi_local import REPO, LocalPulumi, PulumiError, emulator_process, scratch_dir
+from devkit.pulumi_local import REPO, LocalPulumi, PulumiError, emulator_process, scratch_dir
 from zego_provider.emulator import EmulatorAdmin
 
 APP_ID = 1234567890

@@ -1,7 +1,7 @@
 """The bad-input matrix as data: every case is refused before any request, naming its property.
 
-`python -m tests.integration.bad_inputs` lists the cases; docs/development.md gives their count
-(a test keeps the two in step).
+`python -m tests.support.bad_inputs` lists the cases; docs/development.md gives their count
+(tests/unit/test_bad_inputs.py keeps the two in step).
 """
 
 from __future__ import annotations
@@ -140,6 +140,23 @@ SETTINGS = [
     ),
     BadInput("callTimeBudget 0", "zego:callTimeBudget", settings={"zego:callTimeBudget": "0"}),
 ]
+
+KINDS = {
+    "stream id with a space",
+    "test environment: stream id without `zegotest-<AppId>-`",
+    "CDN URL with http://",
+    "the same CDN URL twice",
+    "an unknown input (`cdn_url`)",
+    "AppId missing",
+    "endpoint plain http:// to a non-loopback host",
+    "rateLimiter Redis URL with port 99999 (its password never echoed)",
+}
+"""One case of each kind: a bad stream id, a prefix the test environment requires, a bad URL, a bad
+list, an unknown input; a missing setting, a bad setting, a bad setting that holds a password."""
+
+
+def one_of_each_kind(cases: list[BadInput]) -> list[BadInput]:
+    return [case for case in cases if case.label in KINDS]
 
 
 def main() -> int:
