@@ -57,8 +57,12 @@ SERVER_ERROR_BACKOFF = (0.25, 8.0)
 """(base, cap) seconds of the pause after a server error or a transport failure."""
 STREAM_LOCK_SLACK = 60.0
 """Seconds a Redis stream lock outlives one attempt: the attempt also waits for its budget slot under it."""
-RATE_LIMIT_BACKOFF = (1.0, 4.0)
-"""(base, cap): ZEGO counts calls per second, so the first pause is up to one window."""
+RESIGN_AFTER = 60.0
+"""Seconds of waiting for a slot after which a request signed before it is signed again (ZEGO accepts
+a Timestamp within 10 minutes of its clock)."""
+RATE_LIMIT_BACKOFF = (2.0, 8.0)
+"""(base, cap): ZEGO counts calls per second, so the first pause is one to two seconds: a refused
+call fits again once the oldest call of its second has left the window, one second at most."""
 
 
 def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
@@ -240,22 +244,28 @@ class ZegoClient:
             fix=f"{note}; {error.fix}" if error.fix else note,
         )
 
+    def _prepare(self, query: Mapping[str, str]) -> requests.PreparedRequest:
+        """The signed GET of one attempt (a fresh nonce and Timestamp each time)."""
+        return self._session.prepare_request(
+            requests.Request("GET", _api_url(self.endpoint), params=dict(query), auth=self._auth)
+        )
+
     def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
         with self._budget.ordered(stream_id, self._hold) as sequence:
-            self._budget.acquire()
             query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
+            # Built and signed before the slot, sent right after it: ZEGO may count a sliding
+            # window of arrival times, and every millisecond between slot and send narrows its margin.
+            prepared = self._prepare(query)
+            # stream=True: read by `_read_reply`, bounded in size and time
+            settings = self._session.merge_environment_settings(prepared.url, {}, True, None, None)
+            if self._budget.acquire() > RESIGN_AFTER:  # a long queue: a fresh Timestamp and nonce
+                prepared = self._prepare(query)
             reply: requests.Response | None = None
             body, failure = b"", ""
-            deadline = time.monotonic() + _exchange_budget(self.timeout)
+            sent = time.monotonic()
+            deadline = sent + _exchange_budget(self.timeout)
             try:
-                reply = self._session.get(
-                    _api_url(self.endpoint),
-                    params=query,
-                    auth=self._auth,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=True,  # read by `_read_reply`, bounded in size and time
-                )
+                reply = self._session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
                 body = _read_reply(reply, deadline)
             except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
                 failure = describe_transport_failure(error)
@@ -263,6 +273,8 @@ class ZegoClient:
                 failure = str(error)
             # Raised outside the `except`: the requests exception (its text holds the signed URL)
             # is not even kept as the context.
+            if not failure:
+                self._budget.observe(time.monotonic() - sent)
             if failure or reply is None:
                 request_id = reply.headers.get("X-Request-Id") if reply is not None else None
                 if reply is not None:
