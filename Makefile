@@ -23,7 +23,7 @@ help:
 	@echo "make bench  - benchmarks, each printing its ratio"
 	@echo "make lint   - ruff and mypy"
 	@echo "make dist   - build the sdist and wheel into dist/"
-	@echo "make docs   - write the settings table (from zego_provider/settings.py) into README.md and docs/"
+	@echo "make docs   - write the generated tables into README.md and docs/ (settings from settings.py, ZEGO codes from errors.py)"
 	@echo "make acceptance - live tests against ZEGO's test environment (ZEGO_ACC=1 and credentials)"
 
 # make_venv DIR PYTHON: a virtualenv with the package (editable) and its dev tools.
@@ -75,10 +75,12 @@ acceptance: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(VENV)/bin/pytest -rs tests/acceptance
 
 # The configuration table between the settings-table markers is generated from SETTINGS
-# (tests/unit/test_settings.py fails when a document's copy differs).
+# (tests/unit/test_settings.py fails when a document's copy differs), the troubleshooting
+# page's code table from errors.RETURN_CODES (tests/unit/test_errors.py).
 docs: venv
 	$(PY) -c 'import sys; from zego_provider.settings import main; sys.exit(main(["--write", *sys.argv[1:]]))' \
 		README.md $(wildcard docs/*.md docs/*/*.md)
+	$(PY) -m tests.support.codes_table
 
 dist: venv
 	rm -rf dist

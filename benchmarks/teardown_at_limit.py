@@ -26,6 +26,7 @@ from typing import Any
 import grpc
 
 from tests.support.provider_process import ProviderProcess
+from tests.support.settings_env import unset_settings
 from zego_provider.client import CLEAR, DELETE, ZegoClient
 from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 
@@ -126,7 +127,7 @@ def tally(name: str, admin: EmulatorAdmin, operations: int, seconds: float, fail
 
 def through_provider(emulator: ZegoEmulator, streams: list[str], reading: str) -> tuple[Phase, list[str], int]:
     """Deletes over gRPC to the provider process, which spaces its calls at zego:rateLimit."""
-    process = ProviderProcess(env={"ZEGO_APP_ID": "", "ZEGO_SERVER_SECRET": "", "ZEGO_RATE_LIMIT": ""})
+    process = ProviderProcess(env=unset_settings())
     try:
         process.configure(
             {

@@ -21,7 +21,7 @@ from .signing import ZegoSignatureAuth, sign
 if TYPE_CHECKING:  # imported lazily at run time (see __getattr__), typed for checkers and IDEs
     from .resource import CdnTransferRuleSet, CdnTransferRuleSetArgs
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CdnTransferRuleSet",

@@ -20,7 +20,7 @@ creates or updates it, so nothing more is needed. A test harness that plays seve
 deployments in one provider process must give each deployment that deletes what an earlier
 one checked a process of its own, as the engine does (tests/integration does so).
 
-Limits (README, "Lifecycle hazards"): the claims live in one provider process, so rule sets
+Limits (docs/guides/refactors.md, "Limits"): the claims live in one provider process, so rule sets
 of another stack, or left out by `--target`, are not seen. Claims are per stream, not per
 resource, so that a rename is seen; the native provider, which is told the URN, records who
 declares each stream: to refuse a second rule set on a stream, to name the declaring rule set in

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -39,6 +40,7 @@ TEARDOWN_EXIT_CODES = (
 )
 STREAM_ID_HELP = "the RTC stream's id (letters, digits and ZEGO's symbols; up to 256 characters)"
 CDN_URL_HELP = "the RTMP URL the stream is relayed to: rtmp://host/app/key[?query]"
+WIDTH = 100
 ARGUMENT_NAMES = {"stream_id": "STREAM_ID", "cdn_urls": "CDN_URL"}
 
 
@@ -48,8 +50,14 @@ def environment_help() -> str:
     for item in declared():
         secret = " (a secret)" if item.secret else ""
         default = item.default.replace("`", "")
-        lines.append(f"  {item.env_var:<22} {item.label}{secret}: {default}")
+        line = f"  {item.env_var:<22} {item.label}{secret}: {default}"
+        lines.append(textwrap.fill(line, WIDTH, subsequent_indent=" " * 25))
     return "\n".join(lines)
+
+
+def _described(text: str) -> str:
+    """A description wrapped for a terminal (the raw formatter keeps the epilog's columns as written)."""
+    return textwrap.fill(text, WIDTH)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="zego-cdn",
         formatter_class=formatter,
-        description="Manage ZEGOCLOUD CDN relay (transfer) rules of a stream, with settings from the environment. "
-        "`zego-cdn COMMAND --help` describes each command.",
+        description=_described(
+            "Manage ZEGOCLOUD CDN relay (transfer) rules of a stream, with settings from the environment. "
+            "`zego-cdn COMMAND --help` describes each command."
+        ),
         epilog=f"{environment_help()}\n\n{CALL_EXIT_CODES}",
     )
     parser.add_argument("--version", action="version", version=f"zego-cdn {__version__}")
@@ -79,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "create",
         help="CreatCDNTransferRule: relay STREAM_ID to CDN_URL",
         formatter_class=formatter,
-        description=f"Relay STREAM_ID to CDN_URL (an rtmp:// URL) with CreatCDNTransferRule. {checked}",
+        description=_described(f"Relay STREAM_ID to CDN_URL (an rtmp:// URL) with CreatCDNTransferRule. {checked}"),
         epilog=call_epilog,
     )
     create.add_argument("stream_id", metavar="STREAM_ID", help=STREAM_ID_HELP)
@@ -88,8 +98,10 @@ def _parser() -> argparse.ArgumentParser:
         "delete",
         help="DeleteCDNTransferRule: stop relaying STREAM_ID to CDN_URL",
         formatter_class=formatter,
-        description="Stop relaying STREAM_ID to CDN_URL with DeleteCDNTransferRule: a relay that is running "
-        f"stops, a scheduled one is dropped. {checked}",
+        description=_described(
+            "Stop relaying STREAM_ID to CDN_URL with DeleteCDNTransferRule: a relay that is running "
+            f"stops, a scheduled one is dropped. {checked}"
+        ),
         epilog=call_epilog,
     )
     delete.add_argument("stream_id", metavar="STREAM_ID", help=STREAM_ID_HELP)
@@ -98,9 +110,11 @@ def _parser() -> argparse.ArgumentParser:
         "clear",
         help="ClearCDNTransferRule: drop every scheduled relay of STREAM_ID",
         formatter_class=formatter,
-        description="Drop every scheduled relay of STREAM_ID with ClearCDNTransferRule. A relay that is already "
-        "running goes on: stop it with `zego-cdn delete` first. STREAM_ID is checked as `pulumi preview` checks "
-        "it, before any call.",
+        description=_described(
+            "Drop every scheduled relay of STREAM_ID with ClearCDNTransferRule. A relay that is already "
+            "running goes on: stop it with `zego-cdn delete` first. STREAM_ID is checked as `pulumi preview` checks "
+            "it, before any call."
+        ),
         epilog=call_epilog,
     )
     clear.add_argument("stream_id", metavar="STREAM_ID", help=STREAM_ID_HELP)
@@ -108,9 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         "teardown",
         help="Delete every recorded URL and Clear every stream of a stack export (or of stdin)",
         formatter_class=formatter,
-        description="Recovery without a usable Pulumi state: per stream, DeleteCDNTransferRule for each "
-        "recorded CDN URL, then ClearCDNTransferRule, for every rule set of a `pulumi stack export` file "
-        "(pending operations included) or of `STREAM_ID [CDN_URL]` lines on stdin.",
+        description=_described(
+            "Recovery without a usable Pulumi state: per stream, DeleteCDNTransferRule for each "
+            "recorded CDN URL, then ClearCDNTransferRule, for every rule set of a `pulumi stack export` file "
+            "(pending operations included) or of `STREAM_ID [CDN_URL]` lines on stdin."
+        ),
         epilog=f"{environment_help()}\n\n{TEARDOWN_EXIT_CODES}",
     )
     source = teardown.add_mutually_exclusive_group(required=True)

@@ -7,6 +7,14 @@ pickled into the Pulumi state: credentials are read in `configure`, inside the p
 process, so the serialized provider is a small reference to this class. Its two seams, the
 client factory and the stream claims, are given in-process (tests hand it a fake client);
 unpickled by the engine, it always uses the shared ones.
+
+`zego_provider.provider.CdnTransferRuleSetProvider` is a public name, kept for as long as any
+supported release could have recorded it. Every existing stack's state holds, per rule set, the
+pickled provider (`__provider`): a reference to the class by this module and name, which the
+engine unpickles with the code installed *now* on every update and destroy. Moving or renaming
+the class or this module would make every stack created before fail to destroy, relays left
+running: if the class moves, keep an alias here. tests/unit/test_pickled_reference.py pins it
+with the bytes 0.1.0 recorded; docs/development.md ("Recording a release's state") says more.
 """
 
 from __future__ import annotations

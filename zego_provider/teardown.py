@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from .client import ZegoClient
 from .errors import ZegoApiError, ZegoAuthenticationError, ZegoConfigError
 from .identity import relay_identity
+from .settings import Source, named_for
 
 RESOURCE_TYPE_SUFFIX = "zego:CdnTransferRuleSet"
 """The end of a rule set's type token in a stack export (`pulumi-python:dynamic/zego:CdnTransferRuleSet`)."""
@@ -296,7 +297,7 @@ def run(
     try:
         client = ZegoClient.from_env(env)
     except ZegoConfigError as error:
-        print(f"zego-cdn teardown: {error}", file=err)
+        print(f"zego-cdn teardown: {named_for(error, Source.ENV)}", file=err)
         return EXIT_USAGE
     with client:
         report = teardown(client, targets, parallel=parallel, progress=lambda line: print(line, file=out, flush=True))

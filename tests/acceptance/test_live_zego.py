@@ -26,7 +26,7 @@ def test_create_delete_clear_succeed(live_client: ZegoClient, live_stream: str) 
 
 
 def test_teardown_of_nothing_succeeds(live_client: ZegoClient, live_stream: str) -> None:
-    """The assumptions the README lists: clearing an empty stream and deleting a URL that has
+    """The assumptions docs/assumptions.md lists: clearing an empty stream and deleting a URL that has
     no rule answer 0. If ZEGO answers a code here, put it in lifecycle.ABSENT_RULE_CODES."""
     assert live_client.clear_cdn_transfer_rule(live_stream).ok
     assert live_client.clear_cdn_transfer_rule(live_stream).ok

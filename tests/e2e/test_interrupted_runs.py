@@ -2,7 +2,7 @@
 
 The emulator holds matching calls open (a `delay` fault after `skip` calls pass), so each test
 signals the CLI at a known point: while some ZEGO calls are in flight. Then it follows the
-README's "When a run is interrupted" commands for that case, exactly as written there, and
+commands of docs/guides/interrupted-runs.md for that case, exactly as written there, and
 compares the emulator's rules with the state after every step: in the end no relay survives
 outside the state, and a destroy leaves every stream empty.
 """
@@ -10,7 +10,6 @@ outside the state, and a destroy leaves every stream empty.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.docs import blocks
 from tests.support.settings_env import without_settings
 
 from .conftest import APP_ID, SECRET, STACK, Stack
@@ -55,26 +55,25 @@ RECOVERY = {
     ],
     "killed destroy": ["pulumi cancel --yes", "pulumi destroy --yes"],
 }
-"""The README's recovery blocks, one per case, as the tests below run them (comments stripped)."""
+"""The guide's recovery blocks, one per case, as the tests below run them (comments stripped)."""
+
+GUIDE = REPO / "docs" / "guides" / "interrupted-runs.md"
 
 
-def readme_blocks() -> list[list[str]]:
-    """The sh blocks of the README's "When a run is interrupted" section, without comments."""
-    text = (REPO / "README.md").read_text()
-    start = text.index("## When a run is interrupted")
-    end = text.index("\n## ", start + 1)
-    blocks = re.findall(r"^```sh\n(.*?)^```", text[start:end], re.MULTILINE | re.DOTALL)
-    return [[line.split("  #")[0].rstrip() for line in block.splitlines() if line.strip()] for block in blocks]
+def guide_blocks() -> list[list[str]]:
+    """The sh blocks of the interrupted-runs guide, without comments."""
+    found = [block for block in blocks(GUIDE) if block.lang == "sh" and block.not_run is None]
+    return [[line.split("  #")[0].rstrip() for line in block.code.splitlines() if line.strip()] for block in found]
 
 
-def readme_commands(case: str) -> list[str]:
-    """The commands of one case; fails unless the README shows exactly this block."""
-    assert RECOVERY[case] in readme_blocks(), f"the README no longer shows the {case!r} block as the tests run it"
+def guide_commands(case: str) -> list[str]:
+    """The commands of one case; fails unless the guide shows exactly this block."""
+    assert RECOVERY[case] in guide_blocks(), f"the guide no longer shows the {case!r} block as the tests run it"
     return RECOVERY[case]
 
 
-def test_every_recovery_block_of_the_readme_is_one_the_tests_run() -> None:
-    assert sorted(map(tuple, readme_blocks())) == sorted(map(tuple, RECOVERY.values()))
+def test_every_recovery_block_of_the_guide_is_one_the_tests_run() -> None:
+    assert sorted(map(tuple, guide_blocks())) == sorted(map(tuple, RECOVERY.values()))
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
@@ -207,8 +206,8 @@ def locked(stack: Stack) -> bool:
     return any((stack.pulumi.work_dir / "state" / ".pulumi" / "locks").rglob("*.json"))
 
 
-def run_readme(stack: Stack, line: str) -> subprocess.CompletedProcess[str]:
-    """Run one README command line as written (pulumi on the test's backend; zego-cdn against the emulator)."""
+def run_guide_line(stack: Stack, line: str) -> subprocess.CompletedProcess[str]:
+    """Run one command line of the guide as written (pulumi on the test's backend; zego-cdn against the emulator)."""
     argv = shlex.split(line, comments=True)
     if argv[0] == "pulumi":
         return stack.pulumi.run(*argv[1:])
@@ -277,8 +276,8 @@ def test_one_sigint_or_sigterm_during_up_finishes_the_calls_in_flight_and_record
     assert PASS_FIRST + 2 <= len(recorded) < STREAMS  # the held calls finished and were recorded
     assert stack.live_rules() == recorded and pending(stack) == {} and not locked(stack)
 
-    for line in readme_commands("graceful up"):
-        run_readme(stack, line)
+    for line in guide_commands("graceful up"):
+        run_guide_line(stack, line)
     assert len(stack.live_rules()) == STREAMS and stack.live_rules() == stack.recorded_rules()
     stack.destroy()
     expect_clean_end(stack)
@@ -298,8 +297,8 @@ def test_one_sigint_or_sigterm_during_destroy_exits_0_with_rule_sets_left_and_de
     assert {stream: urls for stream, urls in recorded.items() if urls} == live  # exactly what ZEGO has
     assert pending(stack) == {} and not locked(stack)
 
-    for line in readme_commands("graceful destroy"):
-        run_readme(stack, line)
+    for line in guide_commands("graceful destroy"):
+        run_guide_line(stack, line)
     expect_clean_end(stack)
 
 
@@ -318,8 +317,8 @@ def test_sigkill_during_up_leaves_pending_creates_whose_relays_exist_and_up_adop
     refused = stack.up(check=False)
     assert refused.returncode != 0 and "locked" in refused.stderr and "pulumi cancel" in refused.stderr
 
-    for line in readme_commands("killed up"):
-        result = run_readme(stack, line)
+    for line in guide_commands("killed up"):
+        result = run_guide_line(stack, line)
         if line.startswith("pulumi up"):
             assert "interrupted while creating" in result.stdout + result.stderr  # the engine warns
             assert outside_state(stack) == {}  # Create of an existing relay succeeds: now recorded
@@ -342,14 +341,14 @@ def test_a_second_sigint_during_up_then_a_plain_destroy_leaves_relays_that_teard
     assert orphans and set(orphans) <= set(creating)
     assert not locked(stack)  # unlike SIGKILL, the second SIGINT still releases the lock
 
-    mistake = stack.destroy()  # what the README warns about: destroy knows only the recorded resources
+    mistake = stack.destroy()  # what the guide warns about: destroy knows only the recorded resources
     assert "interrupted while creating" in mistake.stdout + mistake.stderr  # a warning, and exit 0
     assert stack.recorded_rules() == {}
     assert stack.live_rules() == orphans  # ...so the relays of the pending creates survive it
     assert pending(stack) == creating  # and the state still names them
 
-    for line in readme_commands("killed up, tear down"):
-        run_readme(stack, line)
+    for line in guide_commands("killed up, tear down"):
+        run_guide_line(stack, line)
     assert pending(stack) == {}
     expect_clean_end(stack)
 
@@ -367,7 +366,7 @@ def test_sigkill_during_destroy_leaves_pending_deletes_and_destroy_again_finishe
     assert set(deleting) <= set(stack.recorded_rules())
     assert locked(stack)
 
-    for line in readme_commands("killed destroy"):
-        run_readme(stack, line)
+    for line in guide_commands("killed destroy"):
+        run_guide_line(stack, line)
     expect_clean_end(stack)
     assert pending(stack) == {}

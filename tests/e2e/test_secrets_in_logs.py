@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.redis_server import RedisServer
 from zego_provider.signing import sign
 
-from .conftest import APP_ID, SECRET, Stack
+from .conftest import APP_ID, SECRET, STACK, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -93,3 +94,21 @@ def test_verbose_pulumi_output_holds_no_secret_signature_or_nonce(
     assert SECRET not in output
     leaked = sorted(credential for credential in credentials if credential in output)
     assert leaked == []
+
+
+def test_preview_warns_of_a_redis_password_in_plain_stack_config_without_printing_it(stack: Stack) -> None:
+    """The dynamic provider's `configure` gets secrets unwrapped, so the program (which knows the
+    stack's secret keys) says it: `pulumi preview` names the key, never the password."""
+    password = "made-up-redis-password-e2e-41f"
+    stack.set_streams({"main": ["rtmp://cdn.example.com/live/main"]})
+    with RedisServer(password=password) as redis_server:
+        stack.pulumi.run("config", "set", "zego:rateLimiter", redis_server.url, "--stack", STACK)
+        plain = stack.preview()
+        stack.pulumi.run("config", "set", "--secret", "zego:rateLimiter", redis_server.url, "--stack", STACK)
+        secret = stack.preview()
+    warned = plain.stdout + plain.stderr
+    assert "zego:rateLimiter holds a credential in plain text" in warned and "--secret zego:rateLimiter" in warned
+    assert "holds a credential in plain text" not in secret.stdout + secret.stderr
+    for result in (plain, secret):
+        assert password not in result.stdout + result.stderr
+    assert stack.emulator.admin.requests() == []

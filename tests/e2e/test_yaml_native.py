@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.support.pulumi_local import LocalPulumi
+from tests.support.redis_server import RedisServer
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
+from zego_provider.native.schema import input_name
+from zego_provider.settings import SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
@@ -252,8 +256,11 @@ def test_the_plugin_serves_its_schema(two_apps: TwoApps) -> None:
     assert {"streamId", "cdnUrls", "stopRelaysOnDelete"} <= set(resource["inputProperties"])
     assert all(p.get("description") for p in resource["inputProperties"].values())
     provider = schema["provider"]["inputProperties"]
-    assert {"appId", "serverSecret", "endpoint", "isTest", "rateLimit", "timeout"} <= set(provider)
-    assert provider["serverSecret"].get("secret") is True
+    assert set(provider) == {input_name(setting) for setting in SETTINGS}
+    for setting in SETTINGS:
+        assert setting.env_var in provider[input_name(setting)]["description"]
+        assert provider[input_name(setting)].get("secret", False) is setting.secret
+    assert {name for name, spec in provider.items() if spec.get("secret")} == {"serverSecret", "rateLimiter"}
 
 
 TWO_PLAIN_APPS = f"""name: {PROJECT}
@@ -314,3 +321,80 @@ def test_one_stream_id_on_both_apps_is_two_streams(two_apps: TwoApps) -> None:
 
     two_apps.destroy()
     assert two_apps.live() == {TEST_APP: {}, PRODUCTION_APP: {}}
+
+
+REDIS_PASSWORD = "made-up-redis-password-7c1d"
+SECRET_SETTINGS_PROGRAM = """name: zego-secret-settings
+runtime: yaml
+plugins:
+  providers:
+    - name: zego
+      path: {plugin}
+resources:
+  app:
+    type: pulumi:providers:zego
+    properties:
+      appId: {app_id}
+      serverSecret: {secret}
+      endpoint: {endpoint}
+      rateLimiter: {rate_limiter}
+  lobby:
+    type: zego:index:CdnTransferRuleSet
+    properties:
+      streamId: lobby
+      cdnUrls: [{url}]
+    options:
+      provider: ${{app}}
+"""
+
+
+def test_settings_that_carry_credentials_are_encrypted_even_when_the_program_passes_plain_strings(
+    tmp_path: Path,
+) -> None:
+    """`serverSecret` and a `rateLimiter` Redis URL with a password, written as plain strings in the
+    program: the schema marks both secret, so the engine keeps them encrypted in state, and the
+    budget is kept in that password-protected Redis."""
+    project = tmp_path / "project"
+    project.mkdir()
+    pulumi = LocalPulumi(tmp_path / "work", project, extra_env={"ZEGO_PROVIDER_PYTHON": sys.executable})
+    with (
+        RedisServer(password=REDIS_PASSWORD) as redis_server,
+        ZegoEmulator(app_id=PRODUCTION_APP, server_secret=PRODUCTION_SECRET) as zego,
+    ):
+        (project / "Pulumi.yaml").write_text(
+            SECRET_SETTINGS_PROGRAM.format(
+                plugin=PLUGIN,
+                app_id=PRODUCTION_APP,
+                secret=PRODUCTION_SECRET,
+                endpoint=zego.url,
+                rate_limiter=redis_server.url,
+                url=LOBBY,
+            )
+        )
+        assert REDIS_PASSWORD in redis_server.url
+        pulumi.run("stack", "init", "secrets")
+        try:
+            outputs = [
+                pulumi.run("preview", "--diff", "--stack", "secrets"),
+                pulumi.run("up", "--yes", "--skip-preview", "--diff", "--stack", "secrets", "-v=9", "--logtostderr"),
+            ]
+            assert {s: [r["cdn_url"] for r in rules] for s, rules in zego.admin.streams().items()} == {"lobby": [LOBBY]}
+            exported = pulumi.run("stack", "export", "--stack", "secrets").stdout
+            state_files = [p.read_text() for p in (pulumi.work_dir / "state").rglob("*.json")]
+
+            [provider] = [r for r in json.loads(exported)["deployment"]["resources"] if r["urn"].endswith("::app")]
+            for name in ("serverSecret", "rateLimiter"):
+                for kind in ("inputs", "outputs"):
+                    value = provider[kind][name]
+                    assert isinstance(value, dict) and "ciphertext" in value, f"{kind}.{name} is not encrypted"
+            with redis.Redis(port=redis_server.port, password=REDIS_PASSWORD) as budget:
+                keys = sorted(key.decode() for key in budget.keys("zego-provider:*"))
+            assert any(key.startswith(f"zego-provider:{PRODUCTION_APP}-production") for key in keys), keys
+
+            outputs.append(pulumi.run("destroy", "--yes", "--skip-preview", "--stack", "secrets"))
+            assert zego.admin.streams() == {}
+        finally:
+            pulumi.remove_stack("secrets")
+    assert state_files
+    for text in [exported, *state_files, *(r.stdout + r.stderr for r in outputs)]:
+        assert REDIS_PASSWORD not in text and PRODUCTION_SECRET not in text

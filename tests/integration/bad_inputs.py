@@ -1,6 +1,7 @@
 """The bad-input matrix as data: every case is refused before any request, naming its property.
 
-Each `label` is also a row of the README's bad-input table (a test keeps the two in step).
+`python -m tests.integration.bad_inputs` lists the cases; docs/development.md gives their count
+(a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -139,3 +140,15 @@ SETTINGS = [
     ),
     BadInput("callTimeBudget 0", "zego:callTimeBudget", settings={"zego:callTimeBudget": "0"}),
 ]
+
+
+def main() -> int:
+    """The matrix as a Markdown table: what is refused, and the property or setting the refusal names."""
+    print("| bad input | refused on |\n|---|---|")
+    for case in RESOURCE_INPUTS + SETTINGS:
+        print(f"| {case.label} | `{case.names}` |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

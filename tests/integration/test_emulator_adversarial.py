@@ -3,7 +3,7 @@
 Every probe is bounded (a socket timeout, a short idle timeout, a counted flood) and asserts
 what it ends in: a status and a message, a closed connection, a ZEGO code, or exit code 2
 with one line. None may end in a traceback, a hung thread or a dropped connection without a
-reason. The README's "tried against it" table lists these probes.
+reason. docs/development.md ("Test matrices") summarizes these probes.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ UNSHIPPED = (
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies).
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding the sdist and the wheel, built once for every test of this module.
 
     Built from a copy of the tree: setuptools writes build/ and *.egg-info into the source
     folder, and `make test` runs this module under two Pythons at once."""
@@ -63,10 +63,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         capture_output=True,
         timeout=300,
     )
-    [wheel] = (work / "dist").glob("zego_pulumi_provider-*.whl")
+    assert list((work / "dist").glob("zego_pulumi_provider-*.whl"))
     assert list((work / "dist").glob("zego_pulumi_provider-*.tar.gz"))
-    venv.create(work / "venv", with_pip=True)
-    bin_dir = work / "venv" / "bin"
+    return work / "dist"
+
+
+@pytest.fixture(scope="module")
+def installed(built: Path) -> Iterator[Path]:
+    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies)."""
+    [wheel] = built.glob("zego_pulumi_provider-*.whl")
+    venv.create(built.parent / "venv", with_pip=True)
+    bin_dir = built.parent / "venv" / "bin"
     subprocess.run(
         [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "-c", str(REPO / "constraints.txt"), str(wheel)],
         check=True,
@@ -74,6 +81,40 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         timeout=600,
     )
     yield bin_dir
+
+
+def test_twine_check_passes_on_the_sdist_and_the_wheel(built: Path) -> None:
+    """What a package index checks before it accepts an upload: the metadata and the long description render."""
+    files = sorted(str(path) for path in built.iterdir())
+    assert len(files) == 2
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2
+
+
+def test_the_metadata_says_what_the_package_is_and_where_it_lives(built: Path) -> None:
+    """The wheel's METADATA: this version, the short README as the long description, the project URLs."""
+    import zipfile
+    from email.parser import Parser
+
+    import zego_provider
+
+    [wheel] = built.glob("zego_pulumi_provider-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(archive.read(name).decode())
+    assert metadata["Version"] == zego_provider.__version__
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert metadata.get_payload().strip() == (REPO / "README.md").read_text().strip()
+    assert sorted(url.split(",")[0] for url in metadata.get_all("Project-URL")) == [
+        "Changelog",
+        "Documentation",
+        "Homepage",
+        "Issues",
+    ]
+    assert "pulumi<4,>=3.272" in metadata.get_all("Requires-Dist")
 
 
 def run(bin_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

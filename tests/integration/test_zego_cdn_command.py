@@ -44,6 +44,7 @@ def zego_cdn(
     return subprocess.run(
         [sys.executable, "-m", "zego_provider.cli", *args],
         env={**base, **env},
+        input="main\n",  # what `teardown --stdin` reads; the other commands read nothing
         capture_output=True,
         text=True,
         timeout=60,
@@ -88,6 +89,12 @@ WRONG = {
     "rate limiter misspelt": (["clear", "main"], {"ZEGO_RATE_LIMITER": "machines"}, "ZEGO_RATE_LIMITER is invalid"),
     "Redis unreachable": (
         ["clear", "main"],
+        {"ZEGO_RATE_LIMITER": f"redis://:made-up-redis-pw@127.0.0.1:{raw_http.unused_loopback_port()}/0"},
+        "ZEGO_RATE_LIMITER Redis at 127.0.0.1",
+    ),
+    "teardown: AppId missing": (["teardown", "--stdin"], {"ZEGO_APP_ID": ""}, "ZEGO_APP_ID is required"),
+    "teardown: Redis unreachable": (
+        ["teardown", "--stdin"],
         {"ZEGO_RATE_LIMITER": f"redis://:made-up-redis-pw@127.0.0.1:{raw_http.unused_loopback_port()}/0"},
         "ZEGO_RATE_LIMITER Redis at 127.0.0.1",
     ),
