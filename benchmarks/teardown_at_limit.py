@@ -1,7 +1,8 @@
 """teardown_at_limit: destroying many rule sets through the provider process, at the AppId's rate limit.
 
-The emulator enforces its rate limit (scaled up to LIMIT calls/s so the run stays short),
-read as a sliding window (no more than LIMIT accepted calls in any one second: the strictest
+The emulator enforces ZEGO's own rate limit, LIMIT calls/s (not scaled up: at 100/s a 2-core
+host shared with other work measures how fast it can wake threads, not the budget), read as a
+sliding window (no more than LIMIT accepted calls in any one second: the strictest
 reading) and, in a second run side by side, as a token bucket; the provider is configured with
 the same `zego:rateLimit`. Deletes go to the real
 `python -m pulumi.dynamic` process over gRPC from THREADS threads at once, as the engine
@@ -32,12 +33,12 @@ from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 
 from .common import APP_ID, SECRET, figure, header, run_alone
 
-LIMIT = 100.0
-"""calls/s enforced by the emulator and configured as zego:rateLimit (ZEGO's 10/s, scaled 10x)."""
+LIMIT = 10.0
+"""calls/s enforced by the emulator and configured as zego:rateLimit: ZEGO's 10/s."""
 THREADS = 16
 """Concurrent Delete calls, as the engine's parallel resource operations."""
 FULL_COUNT = 300
-QUICK_COUNT = 60
+QUICK_COUNT = 20
 RATE_LIMITED_CODES = frozenset({5007, 30002, 7})
 READINGS = ("sliding", "bucket")
 PHASE_TIMEOUT = 300.0

@@ -118,3 +118,11 @@ def test_without_an_injected_clock_the_window_runs_on_the_monotonic_clock(monkey
     monkeypatch.setattr("time.time", lambda: 4_000_000_000.0)  # the wall clock jumps ahead: no new second
 
     assert state.admit() is False
+
+
+def test_a_call_judged_after_a_later_arrival_is_refused_if_any_second_holding_it_is_full() -> None:
+    # Two requests' threads may reach the check out of arrival order: 0.3 s is judged after 0.5 s.
+    window = SlidingWindow(2)
+
+    assert admitted(window, [0.0, 0.5, 0.3]) == [True, True, False]  # 0.0, 0.3, 0.5 would share a second
+    assert admitted(window, [1.2, 1.3]) == [True, False]
