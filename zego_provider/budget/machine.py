@@ -73,7 +73,9 @@ class MachineStore:
                 stored = 0.0
             slot = max(now, stored)
             self.path.write_text(repr(slot + interval))
-            return slot - now
+        # Measured once the locks are released: writing and unlocking on a busy host take
+        # milliseconds, which the caller would otherwise oversleep its slot by without knowing.
+        return slot - self._clock()
 
     def _shard(self, stream_id: str) -> Path:
         digest = hashlib.sha256(f"{self._key}\0{stream_id}".encode()).digest()

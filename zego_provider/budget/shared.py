@@ -74,11 +74,10 @@ class Budget:
             return 0.0
         waited = 0.0
         for _ in range(1 + RESLOTS):
-            asked = self._clock()
             wait = self.store.reserve((1.0 + self.margin) / self.adaptive.rate)
-            # The store read its clock after `asked`: the slot is at `asked + wait` or later, so a
-            # thread held up inside `reserve` (a lock, a busy CPU) counts that delay as lateness too.
-            due = asked + max(0.0, wait)  # a slot in the past is now: the next is spaced from it
+            # The store measures `wait` as it returns (after its locks), so waiting for its lock
+            # is not lateness; a slot in the past is now, and the next one is spaced from it.
+            due = self._clock() + max(0.0, wait)
             if wait > 0:
                 self._sleep(wait)
             late = self._clock() - due
