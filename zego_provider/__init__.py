@@ -7,6 +7,8 @@ from .config import ProviderConfig
 from .errors import (
     ZegoApiError,
     ZegoAuthenticationError,
+    ZegoBudgetError,
+    ZegoCallTimeBudgetError,
     ZegoConfigError,
     ZegoError,
     ZegoInvalidInputError,
@@ -29,6 +31,8 @@ __all__ = [
     "ProviderConfig",
     "ZegoApiError",
     "ZegoAuthenticationError",
+    "ZegoBudgetError",
+    "ZegoCallTimeBudgetError",
     "ZegoClient",
     "ZegoConfigError",
     "ZegoError",

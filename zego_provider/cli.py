@@ -17,6 +17,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from . import __version__
+from . import teardown as teardown_module
 from .client import ZegoClient
 from .config import ProviderConfig
 from .errors import ZegoApiError, ZegoConfigError
@@ -130,9 +131,18 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"{environment_help()}\n\n{TEARDOWN_EXIT_CODES}",
     )
     source = teardown.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack-export", metavar="FILE", help="a `pulumi stack export` file (pending operations too)")
-    source.add_argument("--stdin", action="store_true", help="read `STREAM_ID [CDN_URL]` lines from stdin")
-    teardown.add_argument("--parallel", type=int, default=8, metavar="N", help="streams at once (default 8)")
+    limit = f"UTF-8, at most {teardown_module.MAX_INPUT_BYTES // 2**20} MiB, all read before any call"
+    source.add_argument(
+        "--stack-export", metavar="FILE", help=f"a `pulumi stack export` file (pending operations too; {limit})"
+    )
+    source.add_argument("--stdin", action="store_true", help=f"read `STREAM_ID [CDN_URL]` lines from stdin ({limit})")
+    teardown.add_argument(
+        "--parallel",
+        type=int,
+        default=teardown_module.DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"streams at once, 1 to {teardown_module.MAX_PARALLEL} (default {teardown_module.DEFAULT_PARALLEL})",
+    )
     actions.add_parser(
         "emulator",
         help="run the local ZEGO API emulator (see `zego-cdn emulator --help`)",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
+import os
 import random as random_module
 import socket
 import time
@@ -36,11 +37,13 @@ from .budget import MACHINE, Budget, open_budget
 from .config import DEFAULT_MAX_ATTEMPTS, ProviderConfig, is_loopback_host, parse_endpoint
 from .errors import (
     ZegoApiError,
+    ZegoConfigError,
     ZegoRateLimitError,
     ZegoTransportError,
     error_for,
 )
 from .models import ZegoResponse
+from .pacing import paced
 from .retry import backoff
 from .settings import DEFAULT_CALL_TIME_BUDGET, DEFAULT_ENDPOINT
 from .signing import ZegoSignatureAuth
@@ -57,9 +60,6 @@ SERVER_ERROR_BACKOFF = (0.25, 8.0)
 """(base, cap) seconds of the pause after a server error or a transport failure."""
 STREAM_LOCK_SLACK = 60.0
 """Seconds a Redis stream lock outlives one attempt: the attempt also waits for its budget slot under it."""
-RESIGN_AFTER = 60.0
-"""Seconds of waiting for a slot after which a request signed before it is signed again (ZEGO accepts
-a Timestamp within 10 minutes of its clock)."""
 RATE_LIMIT_BACKOFF = (2.0, 8.0)
 """(base, cap): ZEGO counts calls per second, so the first pause is one to two seconds: a refused
 call fits again once the oldest call of its second has left the window, one second at most."""
@@ -204,7 +204,7 @@ class ZegoClient:
         failed = 0
         while True:
             try:
-                response = self._attempt(action, stream_id, params)
+                response = self._attempt(action, stream_id, params, deadline)
             except ZegoRateLimitError as error:
                 # Not counted against max_attempts: the AppId's budget is busy, not the service broken.
                 self._budget.on_rate_limited()
@@ -250,31 +250,42 @@ class ZegoClient:
             requests.Request("GET", _api_url(self.endpoint), params=dict(query), auth=self._auth)
         )
 
-    def _attempt(self, action: str, stream_id: str, params: Mapping[str, str]) -> ZegoResponse:
-        with self._budget.ordered(stream_id, self._hold) as sequence:
-            query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
-            # Built and signed before the slot, sent right after it: ZEGO may count a sliding
-            # window of arrival times, and every millisecond between slot and send narrows its margin.
-            prepared = self._prepare(query)
-            # stream=True: read by `_read_reply`, bounded in size and time
-            settings = self._session.merge_environment_settings(prepared.url, {}, True, None, None)
-            if self._budget.acquire() > RESIGN_AFTER:  # a long queue: a fresh Timestamp and nonce
-                prepared = self._prepare(query)
+    def _attempt(self, action: str, stream_id: str, params: Mapping[str, str], deadline: float) -> ZegoResponse:
+        # Signed before the wait (the signature covers AppId, nonce, secret and Timestamp only, and a
+        # Timestamp stays valid for 10 minutes): after the slot only the Sequence is added, and the
+        # request leaves at once. ZEGO may count a sliding window of arrival times: every millisecond
+        # between slot and arrival narrows the budget's margin (budget/shared.py).
+        prepared = self._prepare({"Action": action, "StreamId": stream_id, **params})
+        # stream=True: read by `_read_reply`, bounded in size and time
+        settings = self._session.merge_environment_settings(prepared.url, {}, True, None, None)
+        # Any failure of the budget (Redis gone, a budget file replaced) is a ZegoBudgetError, and a
+        # wait past `deadline` (the call's time budget) a ZegoCallTimeBudgetError: see `pacing`.
+        with paced(
+            self._budget,
+            stream_id,
+            self._hold,
+            action=action,
+            scope=self.config.rate_limiter,
+            deadline=deadline,
+            time_budget=self.config.call_time_budget,
+        ) as sequence:
+            slot = time.monotonic()  # slot to reply: the budget's margin under ZEGO's window
+            prepared.prepare_url(prepared.url, {"Sequence": str(sequence)})
             reply: requests.Response | None = None
             body, failure = b"", ""
-            sent = time.monotonic()
-            deadline = sent + _exchange_budget(self.timeout)
+            deadline = time.monotonic() + _exchange_budget(self.timeout)
             try:
                 reply = self._session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
                 body = _read_reply(reply, deadline)
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+                # OSError: requests' own set-up (a CA bundle removed since the client was built).
                 failure = describe_transport_failure(error)
             except _UnusableReply as error:
                 failure = str(error)
             # Raised outside the `except`: the requests exception (its text holds the signed URL)
             # is not even kept as the context.
             if not failure:
-                self._budget.observe(time.monotonic() - sent)
+                self._budget.observe(time.monotonic() - slot)
             if failure or reply is None:
                 request_id = reply.headers.get("X-Request-Id") if reply is not None else None
                 if reply is not None:
@@ -334,11 +345,37 @@ def _read_reply(reply: requests.Response, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+"""Where requests reads a CA bundle from the environment, in its order."""
+
+
+def _ca_bundle(endpoint: str) -> str | None:
+    """The CA bundle the environment names for an https endpoint, checked before any request:
+    a missing or unreadable one is a configuration error now, not an OSError at the first call."""
+    if parse_endpoint(endpoint).scheme != "https":
+        return None
+    for name in CA_BUNDLE_VARIABLES:
+        path = os.environ.get(name)
+        if not path:
+            continue
+        if not os.path.exists(path):
+            raise ZegoConfigError([(name, "names a CA bundle that does not exist: set it to a PEM file, or unset it")])
+        if not os.access(path, os.R_OK):
+            raise ZegoConfigError([(name, "names a CA bundle this user cannot read")])
+        return path
+    return None
+
+
 def _new_session(endpoint: str) -> requests.Session:
     """A pooled session that never resends on its own."""
     session = requests.Session()
     # A proxy from the environment must not sit between the client and a local emulator.
     session.trust_env = not is_loopback_host(parse_endpoint(endpoint).host)
+    # The environment's CA bundle is checked now for every https endpoint; requests reads it itself
+    # where it trusts the environment, and is handed it for a loopback one (no proxy, same bundle).
+    ca_bundle = _ca_bundle(endpoint)
+    if ca_bundle is not None and not session.trust_env:
+        session.verify = ca_bundle
     # Redirects: `_attempt` passes allow_redirects=False (max_redirects=0 would not do: requests
     # then raises TooManyRedirects while merely preparing the unfollowed next request).
     # Attempts are re-signed and re-sequenced by `_call`, so the adapter never resends.

@@ -51,6 +51,8 @@ class ZegoApiError(ZegoError):
     """ZEGO refused or could not complete a call. Names the action, code, meaning and RequestId."""
 
     retryable: bool = False
+    message_limit: int = MAX_MESSAGE
+    """Characters of the message shown: ZEGO's own text is bounded, so it cannot flood a log."""
 
     def __init__(
         self,
@@ -79,7 +81,7 @@ class ZegoApiError(ZegoError):
         code = f"code {self.code}" if self.code is not None else "no ZEGO code"
         meaning = f" ({self.meaning})" if self.meaning else ""
         fix = f"; {self.fix}" if self.fix else ""
-        message = _one_line(self.message, MAX_MESSAGE) or "no message"
+        message = _one_line(self.message, self.message_limit) or "no message"
         request_id = _one_line(self.request_id or "", MAX_REQUEST_ID) or "none"
         return f"ZEGO {self.action} failed: {code}{meaning}: {message} [RequestId {request_id}]{fix}"
 
@@ -123,6 +125,22 @@ class ZegoTransportError(ZegoServerError):
     error, so a rule set being created is rolled back when it lasts."""
 
 
+class ZegoBudgetError(ZegoTransportError):
+    """The AppId's budget (zego:rateLimiter: its Redis, its files in the user's cache directory,
+    their locks) failed during a call, so the call was not sent or its outcome is not known.
+    Handled like a transport failure: retried a bounded number of times, and a rule set being
+    created is rolled back. Its text names the setting and the host, never a password."""
+
+    message_limit = 1000  # our own text, with a file's full path in it
+
+
+class ZegoCallTimeBudgetError(ZegoBudgetError):
+    """The call's time budget (zego:callTimeBudget) ran out while it waited for its slot or its
+    stream's turn: nothing was sent for this attempt. Not retried: the time is gone."""
+
+    retryable = False
+
+
 class ZegoUnknownCodeError(ZegoApiError):
     """A code this package does not know; reported as is and never retried."""
 
@@ -142,6 +160,12 @@ _CHECK_CREDENTIALS = "check zego:appId and zego:serverSecret"
 _RETRY_LATER = "retried with backoff; if it persists, contact ZEGO support with the RequestId"
 _SLOW_DOWN = "retried until zego:callTimeBudget runs out; runners of one AppId should share zego:rateLimiter"
 _REPORT = "fix the request; contact ZEGO support with the RequestId if it looks right"
+BUDGET_MEANING = "the call budget failed"
+BUDGET_FIX = (
+    "check zego:rateLimiter (ZEGO_RATE_LIMITER): its Redis must be reachable, its cache directory the user's own;"
+    " `process` keeps the budget in the process instead"
+)
+"""What a ZegoBudgetError says: it has no ZEGO code, so it is not in the table below."""
 
 RETURN_CODES: Mapping[int, ReturnCode] = {
     # Codes listed for the CDN transfer actions.

@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -117,11 +118,29 @@ def diff(olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Collection[s
     return Diff(changed, replaces)
 
 
+class ImportIdError(ZegoError, ValueError):
+    """An import id whose stream id `check` would refuse: nothing is recorded."""
+
+
+def import_stream_id(id_: str) -> str:
+    """The stream id of an import id (`<AppId>:<stream_id>`), held to the rules `check` applies
+    (characters and length), so an import never records a stream id no program could declare."""
+    stream_id = stream_id_of(id_)
+    try:
+        RuleSetInputs.model_validate({"stream_id": stream_id})
+    except ValidationError as error:
+        reason = error.errors(include_input=False, include_url=False)[0]["msg"]
+        shown = repr(id_) if len(id_) <= 300 else repr(id_[:300]) + "..."
+        raise ImportIdError(f"import id {shown}: the stream id {reason}") from None
+    return stream_id
+
+
 def read(id_: str, props: Mapping[str, Any]) -> dict[str, Any]:
     """ZEGO has no call that lists a stream's rules: refresh keeps what the state records, and an
-    import (no state) learns only the stream id, from the id."""
+    import (no state) learns only the stream id, from the id (checked as `check` would)."""
     outs = dict(props)
-    outs.setdefault("stream_id", stream_id_of(id_))
+    if "stream_id" not in outs:
+        outs["stream_id"] = import_stream_id(id_)
     outs.setdefault("cdn_urls", [])
     outs.setdefault("stop_relays_on_delete", True)
     return outs
@@ -281,9 +300,12 @@ class RuleSetLifecycle:
                 log.error("rollback of a rule on %s failed: %s", stream_id, error)
                 left.append(url)
         if left:
+            named = ", ".join(relay_label(url) for url in reversed(left))
             cause.add_note(
-                f"Rollback could not delete {len(left)} rule(s) of stream {stream_id!r}; "
-                f"remove them with `zego-cdn delete {stream_id} URL` (URLs kept out of this message)."
+                f"Rollback could not delete {len(left)} rule(s) of stream {stream_id!r}, left on ZEGO: {named}; "
+                f"once the failure above is fixed, remove them with `zego-cdn teardown --stdin` fed one "
+                f"`{stream_id} CDN_URL` line per rule (or `zego-cdn delete {stream_id} URL`; "
+                "paths and queries kept out of this message: they may carry a stream key)."
             )
         elif urls:
             cause.add_note(f"Rolled back the {len(urls)} rule(s) this operation had created on {stream_id!r}.")
@@ -312,6 +334,17 @@ class RuleSetLifecycle:
         for url in urls:
             with _absent_counts_as_done():
                 client.delete_cdn_transfer_rule(stream_id, url)
+
+
+def relay_label(url: str) -> str:
+    """A relay named without its path and query (a stream key often is one of them): `rtmp://host/…`."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unreadable URL)"
+    return f"{parts.scheme}://{host}{port}/…"
 
 
 def _declared_twice(stream_id: str, other: str) -> str:

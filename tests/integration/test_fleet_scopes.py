@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.settings_env import clear_settings, without_settings
 from zego_provider import ZegoConfigError
 from zego_provider.client import ZegoClient
 from zego_provider.emulator import ZegoEmulator
@@ -44,7 +45,7 @@ def run_workers(
     workers = []
     for number, (scope, cache) in enumerate(scopes):
         worker_env = {
-            **os.environ,
+            **without_settings(os.environ),
             "ZEGO_APP_ID": str(APP_ID),
             "ZEGO_SERVER_SECRET": SECRET,
             "ZEGO_API_ENDPOINT": emulator.url,
@@ -145,6 +146,7 @@ def test_the_redis_password_never_shows_in_a_clients_repr_or_config(redis_server
 
 
 def test_with_redis_down_the_provider_creates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_settings(monkeypatch)
     with ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None) as emulator:
         for name, value in {
             "ZEGO_APP_ID": str(APP_ID),

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import venv
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from tests.support.wheel import built_dist, fresh_venv
 from zego_provider.emulator import EmulatorAdmin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,54 +31,19 @@ PUBLIC_NAMES = [
     "CdnTransferRuleSetArgs",
 ]
 SECRET = "wheel-test-made-up-secret"
-UNSHIPPED = (
-    ".git",
-    ".venv*",
-    ".tools",
-    ".hypothesis",
-    ".*_cache",
-    ".demo",
-    "build",
-    "dist",
-    "*.egg-info",
-    "__pycache__",
-)
-"""Local state a build must not see (nor copy): virtualenvs, caches, earlier builds."""
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder holding the sdist and the wheel, built once for every test of this module.
-
-    Built from a copy of the tree: setuptools writes build/ and *.egg-info into the source
-    folder, and `make test` runs this module under two Pythons at once."""
-    work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*UNSHIPPED))
-    subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "-o", str(work / "dist"), str(source)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    assert list((work / "dist").glob("zego_pulumi_provider-*.whl"))
-    assert list((work / "dist").glob("zego_pulumi_provider-*.tar.gz"))
-    return work / "dist"
+def built() -> Path:
+    """The folder holding the sdist and the wheel of this checkout, built once (tests/support/wheel.py)."""
+    return built_dist()
 
 
 @pytest.fixture(scope="module")
-def installed(built: Path) -> Iterator[Path]:
-    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies)."""
-    [wheel] = built.glob("zego_pulumi_provider-*.whl")
-    venv.create(built.parent / "venv", with_pip=True)
-    bin_dir = built.parent / "venv" / "bin"
-    subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "-c", str(REPO / "constraints.txt"), str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    yield bin_dir
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh virtualenv with only the built wheel (and its dependencies),
+    installed by version as from the index (tests/support/wheel.py)."""
+    return fresh_venv(tmp_path_factory.mktemp("wheel") / "venv")
 
 
 def test_twine_check_passes_on_the_sdist_and_the_wheel(built: Path) -> None:

@@ -3,6 +3,7 @@ and Sequences that strictly increase per stream, across threads, processes and o
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -186,7 +187,7 @@ def test_a_caller_that_can_never_wake_on_time_still_sends() -> None:
     class Busy(ProcessStore):
         """Other callers always hold the next 0.1 s."""
 
-        def reserve(self, interval: float) -> float:
+        def reserve(self, interval: float, max_wait: float = math.inf) -> float:
             reserved.append(interval)
             return 0.1
 

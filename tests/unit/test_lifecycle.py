@@ -10,6 +10,7 @@ from zego_provider import lifecycle
 from zego_provider.claims import StreamClaims
 from zego_provider.errors import ZegoAuthenticationError, ZegoInvalidInputError
 from zego_provider.lifecycle import InvalidStateError, RuleSetLifecycle, one_line
+from zego_provider.provider import CdnTransferRuleSetProvider
 
 from .fake_zego import A_NEW, CLEAR, CREATE, DELETE, A, B, C, FakeZego, invalid, server_error
 
@@ -147,6 +148,15 @@ def test_an_absent_code_counts_as_done(
     monkeypatch.setattr(lifecycle, "ABSENT_RULE_CODES", frozenset({5005}))
     rule_sets.delete(f"{APP_ID}:s", fields("s"))
     assert zego.calls == [(CLEAR, "s", None)]
+
+
+@pytest.mark.parametrize("stream_id", ["ab\ncd", "key note", "x" * 257])
+def test_an_import_of_a_stream_id_that_check_refuses_is_refused_by_both_front_ends(stream_id: str) -> None:
+    """The dynamic resource's read (`import_=` option) and the native one share this rule."""
+    with pytest.raises(lifecycle.ImportIdError, match="the stream id"):
+        lifecycle.read(f"{APP_ID}:{stream_id}", {})
+    with pytest.raises(lifecycle.ImportIdError):
+        CdnTransferRuleSetProvider().read(f"{APP_ID}:{stream_id}", {})
 
 
 def test_read_keeps_the_state_and_an_import_learns_only_the_stream() -> None:

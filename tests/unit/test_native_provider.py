@@ -274,8 +274,8 @@ def test_refresh_keeps_the_recorded_state(provider: ZegoProvider, zego: FakeZego
 
 
 def test_import_by_id_learns_the_stream_and_no_url(provider: ZegoProvider, zego: FakeZego) -> None:
-    response = run(provider.read(ReadRequest(URN, f"{APP_ID}:lobby:main", {}, {})))
-    expected = {"streamId": "lobby:main", "cdnUrls": [], "stopRelaysOnDelete": True}
+    response = run(provider.read(ReadRequest(URN, f"{APP_ID}:lobby-main", {}, {})))
+    expected = {"streamId": "lobby-main", "cdnUrls": [], "stopRelaysOnDelete": True}
     assert plain(response.properties) == expected and plain(response.inputs) == expected
     assert zego.calls == []
 
@@ -284,6 +284,17 @@ def test_import_by_id_learns_the_stream_and_no_url(provider: ZegoProvider, zego:
 def test_import_refuses_an_id_of_another_app_or_without_a_stream(provider: ZegoProvider, id_: str) -> None:
     with pytest.raises(ZegoProviderError):
         run(provider.read(ReadRequest(URN, id_, {}, {})))
+
+
+@pytest.mark.parametrize("stream_id", ["ab\ncd", "key note", "lobby:main", "x" * 257, ""])
+def test_import_refuses_a_stream_id_that_check_would_refuse(
+    provider: ZegoProvider, zego: FakeZego, stream_id: str
+) -> None:
+    """The probe: `pulumi import ... 1234567890:$'ab\\ncd'` recorded a stream id that check refuses."""
+    with pytest.raises((ZegoProviderError, ValueError)) as caught:
+        run(provider.read(ReadRequest(URN, f"{APP_ID}:{stream_id}", {}, {})))
+    assert "\n" not in str(caught.value)  # one line, the newline shown escaped
+    assert zego.calls == []
 
 
 def test_another_resource_type_is_refused(provider: ZegoProvider) -> None:

@@ -214,7 +214,9 @@ def test_a_failed_rollback_is_noted_without_the_urls(provider: CdnTransferRuleSe
         provider.create(props("s", A, B, C))
     notes = "\n".join(caught.value.__notes__)
     assert "Rollback could not delete 1 rule(s) of stream 's'" in notes and "zego-cdn delete s URL" in notes
-    assert "cdn-b" not in notes  # a URL may carry a stream key
+    # The relay left is named by its host; its path and query (a stream key) stay out.
+    assert "left on ZEGO: rtmp://cdn-b.example.com/…" in notes and "zego-cdn teardown --stdin" in notes
+    assert "key-b" not in notes and "/live" not in notes
     assert (DELETE, "s", A) in zego.calls  # one failure does not stop the rest of the rollback
 
 

@@ -28,5 +28,6 @@ Modules: `scope` (the setting's spelling), `names` (keys, files, the cache direc
 
 from .scope import MACHINE, OFF, PROCESS, redact, validate_scope
 from .shared import Budget, open_budget
+from .store import OutOfTime
 
-__all__ = ["MACHINE", "OFF", "PROCESS", "Budget", "open_budget", "redact", "validate_scope"]
+__all__ = ["MACHINE", "OFF", "PROCESS", "Budget", "OutOfTime", "open_budget", "redact", "validate_scope"]

@@ -10,10 +10,13 @@ process's threads on the same locks before they touch the shared store.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from .store import OutOfTime
 
 
 def millis() -> int:
@@ -32,11 +35,12 @@ class ProcessStore:
         self._last: dict[str, int] = {}
         self._stream_locks: dict[str, threading.Lock] = {}
 
-    def reserve(self, interval: float) -> float:
+    def reserve(self, interval: float, max_wait: float = math.inf) -> float:
         with self._lock:
             now = self._clock()
             slot = max(now, self._next_slot)
-            self._next_slot = slot + interval
+            if slot - now <= max_wait:
+                self._next_slot = slot + interval
             return slot - now
 
     def next(self, name: str) -> int:
@@ -52,6 +56,17 @@ class ProcessStore:
             return self._stream_locks.setdefault(name, threading.Lock())
 
     @contextmanager
-    def ordered(self, stream_id: str, hold: float = 0.0) -> Iterator[int]:
-        with self.lock(stream_id):
+    def ordered(self, stream_id: str, hold: float = 0.0, timeout: float | None = None) -> Iterator[int]:
+        with self.turn(stream_id, timeout):
             yield self.next(stream_id)
+
+    @contextmanager
+    def turn(self, name: str, timeout: float | None) -> Iterator[None]:
+        """`name`'s in-process lock, waited for `timeout` seconds at most (None: as long as it takes)."""
+        lock = self.lock(name)
+        if not lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            raise OutOfTime("another call on the same stream in this process held its turn")
+        try:
+            yield
+        finally:
+            lock.release()

@@ -11,6 +11,7 @@ or unreachable is reported within seconds, naming the setting and the host, neve
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 import threading
 import time
@@ -22,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from .names import redis_prefix
 from .process import ProcessStore
 from .scope import redact, scope_error
+from .store import OutOfTime
 
 if TYPE_CHECKING:
     import redis
@@ -38,10 +40,13 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 local slot = math.max(now, stored)
-redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'PX', 600000)
+local most = tonumber(ARGV[2])
+if most < 0 or slot - now <= most then
+  redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'PX', 600000)
+end
 return slot - now
 """
-"""Microseconds until the reserved slot."""
+"""Microseconds until the reserved slot (not reserved when further than ARGV[2], unless it is -1)."""
 _ACQUIRE = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return -1
@@ -117,17 +122,18 @@ class RedisStore:
         self._acquire = self._client.register_script(_ACQUIRE)
         self._release = self._client.register_script(_RELEASE)
 
-    def reserve(self, interval: float) -> float:
+    def reserve(self, interval: float, max_wait: float = math.inf) -> float:
         import redis as redis_module
 
+        most = -1 if math.isinf(max_wait) else max(0, int(max_wait * 1_000_000))
         try:
-            micros: Any = self._reserve(keys=[f"{self._prefix}:next-slot"], args=[int(interval * 1_000_000)])
+            micros: Any = self._reserve(keys=[f"{self._prefix}:next-slot"], args=[int(interval * 1_000_000), most])
         except redis_module.RedisError as error:
             raise redis_problem(self._url, error) from None
         return int(micros) / 1_000_000
 
     @contextmanager
-    def ordered(self, stream_id: str, hold: float = 30.0) -> Iterator[int]:
+    def ordered(self, stream_id: str, hold: float = 30.0, timeout: float | None = None) -> Iterator[int]:
         import redis as redis_module
 
         lock_key = f"{self._prefix}:lock:{stream_id}"
@@ -136,12 +142,15 @@ class RedisStore:
         hold_ms = int(hold * 1000)
         # A lock another runner holds expires after `hold`: waiting three times that is a broken Redis.
         give_up = time.monotonic() + 3 * hold + 5
-        with self._local.lock(stream_id):
+        out_of_time = math.inf if timeout is None else time.monotonic() + timeout  # the call's time budget
+        with self._local.turn(stream_id, timeout):
             try:
                 while True:
                     value: Any = self._acquire(keys=keys, args=[token, hold_ms])
                     if int(value) >= 0:
                         break
+                    if time.monotonic() > out_of_time:
+                        raise OutOfTime("another runner's call on the same stream held its turn in Redis")
                     if time.monotonic() > give_up:
                         raise scope_error(f"stream {stream_id!r} stayed locked in Redis at {redact(self._url)}")
                     self._sleep(POLL)

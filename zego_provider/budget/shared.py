@@ -15,6 +15,7 @@ next caller's second.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -28,7 +29,7 @@ from .process import ProcessStore
 from .rate import AdaptiveRate
 from .redis_store import RedisStore
 from .scope import MACHINE, OFF, PROCESS, is_redis, redact
-from .store import Store
+from .store import OutOfTime, Store
 
 MARGIN = 0.02
 """The least margin: `rate` slots span at least 1.02 s (2% of the rate)."""
@@ -68,13 +69,18 @@ class Budget:
         rate = "off" if self.adaptive is None else f"{self.adaptive.rate:g}"
         return f"Budget(scope={redact(self.scope)!r}, rate={rate})"
 
-    def acquire(self) -> float:
-        """Wait for this call's slot; returns the seconds waited. Send at once after it returns."""
+    def acquire(self, max_wait: float = math.inf) -> float:
+        """Wait for this call's slot; returns the seconds waited. Send at once after it returns. A slot
+        more than `max_wait` seconds away is not taken (OutOfTime): a call that cannot have it in time
+        sends nothing."""
         if self.adaptive is None:
             return 0.0
         waited = 0.0
         for _ in range(1 + RESLOTS):
-            wait = self.store.reserve((1.0 + self.margin) / self.adaptive.rate)
+            left = max_wait - waited
+            wait = self.store.reserve((1.0 + self.margin) / self.adaptive.rate, left)
+            if wait > left:
+                raise OutOfTime(f"its slot was {wait:.1f}s away at {self.adaptive.rate:g} calls/s", wait)
             # The store measures `wait` as it returns (after its locks), so waiting for its lock
             # is not lateness; a slot in the past is now, and the next one is spaced from it.
             due = self._clock() + max(0.0, wait)
@@ -100,9 +106,10 @@ class Budget:
         with self._exchanges_lock:
             self._exchanges.append(max(0.0, seconds))
 
-    def ordered(self, stream_id: str, hold: float) -> AbstractContextManager[int]:
-        """The stream's next Sequence, its calls kept one at a time until the block ends (see `Store`)."""
-        return self.store.ordered(stream_id, hold)
+    def ordered(self, stream_id: str, hold: float, timeout: float | None = None) -> AbstractContextManager[int]:
+        """The stream's next Sequence, its calls kept one at a time until the block ends (see `Store`);
+        OutOfTime when another call keeps the stream's turn longer than `timeout` seconds."""
+        return self.store.ordered(stream_id, hold, timeout)
 
     def on_rate_limited(self) -> None:
         if self.adaptive is not None:

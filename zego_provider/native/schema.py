@@ -103,6 +103,23 @@ def rule_set_properties() -> dict[str, dict[str, Any]]:
     return properties
 
 
+REPOSITORY = "https://github.com/zego-pulumi-provider/zego-pulumi-provider"
+
+# What Pulumi's code generators read to name and version each language's SDK (sdk/ in the
+# repository, `make sdks`): the package names users install and import, and the Go import path
+# under the repository. `meta.supportPack` gives each SDK its own build file (pyproject.toml,
+# package.json, go.mod) at the version above.
+LANGUAGES: dict[str, dict[str, Any]] = {
+    "python": {"packageName": "pulumi_zego", "respectSchemaVersion": True, "pyproject": {"enabled": True}},
+    "nodejs": {"packageName": "@zego-pulumi/zego", "respectSchemaVersion": True},
+    "go": {
+        "importBasePath": REPOSITORY.removeprefix("https://") + "/sdk/go/zego",
+        "generateResourceContainerTypes": True,
+        "respectSchemaVersion": True,
+    },
+}
+
+
 def package_schema() -> dict[str, Any]:
     settings = setting_properties()
     rule_set = rule_set_properties()
@@ -114,6 +131,9 @@ def package_schema() -> dict[str, Any]:
         "description": "ZEGOCLOUD CDN relay (transfer) rules per live stream, declared as Pulumi resources.",
         "keywords": ["zego", "zegocloud", "cdn", "rtmp", "live-streaming"],
         "license": "Apache-2.0",
+        "repository": REPOSITORY,
+        "meta": {"supportPack": True},
+        "language": LANGUAGES,
         "config": {"variables": settings},
         "provider": {
             "description": (

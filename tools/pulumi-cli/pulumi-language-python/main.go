@@ -15,10 +15,11 @@
 // for a Python program (including dynamic providers): Run,
 // GetRequiredPackages (resource plugins declared by installed packages'
 // pulumi-plugin.json), InstallDependencies, About, GetProgramDependencies,
-// GetPluginInfo, RuntimeOptionsPrompts (none) and Handshake. Code generation
-// (`pulumi new` from templates that need it, `pulumi convert`, `pulumi
-// package gen-sdk`), RunPlugin (Python policy packs / component plugins) and
-// debugger attachment are not implemented.
+// GetPluginInfo, RuntimeOptionsPrompts (none) and Handshake; and, in
+// codegen.go, code generation through Pulumi's own Python generator
+// (GeneratePackage for `pulumi package gen-sdk`, GenerateProgram for `pulumi
+// import`, GenerateProject for `pulumi convert`). RunPlugin (Python policy
+// packs / component plugins) and debugger attachment are not implemented.
 package main
 
 import (
