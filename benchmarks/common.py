@@ -70,7 +70,19 @@ class Timed:
 class BenchStack:
     """A throwaway project running benchmarks/pulumi_program.py, with a file backend, against the emulator."""
 
-    def __init__(self, work: Path, *, kind: str, count: int, endpoint: str, rate_limit: float) -> None:
+    def __init__(
+        self,
+        work: Path,
+        *,
+        kind: str,
+        count: int,
+        endpoint: str,
+        rate_limit: float,
+        config: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`config`: more plaintext stack settings (e.g. zego:rateLimiter, prefix); `env`: for every process."""
+        self.work = work
         project = work / "project"
         project.mkdir(parents=True)
         shutil.copy(PROGRAM, project / "__main__.py")
@@ -79,7 +91,7 @@ class BenchStack:
             f"    toolchain: pip\n    virtualenv: {sys.prefix}\n"
         )
         # PYTHONPATH: the program and the provider process import benchmarks.noop_provider by reference.
-        self.pulumi = LocalPulumi(work / "pulumi", project, extra_env={"PYTHONPATH": str(REPO)})
+        self.pulumi = LocalPulumi(work / "pulumi", project, extra_env={"PYTHONPATH": str(REPO), **(env or {})})
         self.pulumi.run("stack", "init", STACK)
         self.pulumi.run(
             "config",
@@ -96,9 +108,27 @@ class BenchStack:
             f"zego:endpoint={endpoint}",
             "--plaintext",
             f"zego:rateLimit={rate_limit:g}",
+            *(item for key, value in (config or {}).items() for item in ("--plaintext", f"{key}={value}")),
             "--secret",
             f"zego:serverSecret={SECRET}",
         )
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """`pulumi ARGS --stack bench` as a process of its own, for jobs run at once; its output goes to
+        `output.log` in the work folder (a pipe nobody reads while the others run could fill up)."""
+        with (self.work / "output.log").open("ab") as log:
+            return subprocess.Popen(
+                ["pulumi", *args, "--stack", STACK, "--non-interactive", "--color", "never"],
+                cwd=self.pulumi.project_dir,
+                env=self.pulumi.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def output(self) -> str:
+        path = self.work / "output.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def timed(self, *args: str) -> Timed:
         started = time.perf_counter()

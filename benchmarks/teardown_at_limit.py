@@ -1,7 +1,10 @@
 """teardown_at_limit: destroying many rule sets through the provider process, at the AppId's rate limit.
 
-The emulator enforces its rate limit (scaled up to LIMIT calls/s so the run stays short)
-and the provider is configured with the same `zego:rateLimit`. Deletes go to the real
+The emulator enforces ZEGO's own rate limit, LIMIT calls/s (not scaled up: at 100/s a 2-core
+host shared with other work measures how fast it can wake threads, not the budget), read as a
+sliding window (no more than LIMIT accepted calls in any one second: the strictest
+reading) and, in a second run side by side, as a token bucket; the provider is configured with
+the same `zego:rateLimit`. Deletes go to the real
 `python -m pulumi.dynamic` process over gRPC from THREADS threads at once, as the engine
 issues them. Each rule set has one URL, so its delete is two calls (Delete, then Clear).
 
@@ -31,13 +34,14 @@ from zego_provider.emulator import EmulatorAdmin, ZegoEmulator
 
 from .common import APP_ID, SECRET, figure, header, run_alone
 
-LIMIT = 100.0
-"""calls/s enforced by the emulator and configured as zego:rateLimit (ZEGO's 10/s, scaled 10x)."""
+LIMIT = 10.0
+"""calls/s enforced by the emulator and configured as zego:rateLimit: ZEGO's 10/s."""
 THREADS = 16
 """Concurrent Delete calls, as the engine's parallel resource operations."""
 FULL_COUNT = 300
-QUICK_COUNT = 60
+QUICK_COUNT = 20
 RATE_LIMITED_CODES = frozenset({5007, 30002, 7})
+READINGS = ("sliding", "bucket")
 PHASE_TIMEOUT = 300.0
 """No phase may run longer than this (seconds); every call also has its own timeout."""
 
@@ -80,7 +84,7 @@ class Phase:
         ]
 
 
-def seed(emulator: ZegoEmulator, streams: list[str]) -> None:
+def seed(emulator: ZegoEmulator, streams: list[str], reading: str) -> None:
     """Create one rule per stream with every limit off (not timed), then switch the emulator's limit on."""
     admin = emulator.admin
     admin.reset()
@@ -96,7 +100,7 @@ def seed(emulator: ZegoEmulator, streams: list[str]) -> None:
         list(pool.map(lambda stream: client.create_cdn_transfer_rule(stream, cdn_url(stream)), streams))
     if sum(len(rules) for rules in admin.streams().values()) != len(streams):
         raise RuntimeError("seeding the emulator did not create one rule per stream")
-    admin.configure(rate_limit=LIMIT)  # a new limit starts with a full bucket
+    admin.configure(rate_limit=LIMIT, rate_window=reading)  # a new limit starts afresh
 
 
 def run_parallel(streams: list[str], teardown: Callable[[str], None]) -> tuple[float, int, list[str]]:
@@ -130,7 +134,7 @@ def tally(name: str, admin: EmulatorAdmin, operations: int, seconds: float, fail
     )
 
 
-def through_provider(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase, list[str], int]:
+def through_provider(emulator: ZegoEmulator, streams: list[str], reading: str) -> tuple[Phase, list[str], int]:
     """Deletes over gRPC to the provider process, which spaces its calls at zego:rateLimit."""
     process = ProviderProcess(env=unset_settings())
     try:
@@ -143,7 +147,7 @@ def through_provider(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase,
             }
         )
         process.check("warm-up", {"stream_id": "warm-up", "cdn_urls": []})  # loads the provider; no ZEGO call
-        seed(emulator, streams)
+        seed(emulator, streams, reading)
 
         def delete(stream: str) -> None:
             props: dict[str, Any] = {"stream_id": stream, "cdn_urls": [cdn_url(stream)], "stop_relays_on_delete": True}
@@ -153,15 +157,16 @@ def through_provider(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase,
                 raise RuntimeError(f"gRPC {error.code()}: {_one_line(error.details() or '')}") from None
 
         seconds, failed, samples = run_parallel(streams, delete)
-        phase = tally("provider", emulator.admin, len(streams), seconds, failed)
+        phase = tally(f"provider ({reading})", emulator.admin, len(streams), seconds, failed)
     finally:
         stderr = process.close()
     return phase, samples, len(stderr.splitlines())
 
 
 def naive(emulator: ZegoEmulator, streams: list[str]) -> tuple[Phase, list[str]]:
-    """The same calls as fast as THREADS threads can send them, the client's limiter off (its retries on)."""
-    seed(emulator, streams)
+    """The same calls as fast as THREADS threads can send them, the client's limiter off (its retries on),
+    against the sliding window."""
+    seed(emulator, streams, "sliding")
     quiet = logging.NullHandler()  # its retry warnings are counted from the emulator's log instead
     logging.getLogger("zego_provider").addHandler(quiet)
     try:
@@ -195,21 +200,29 @@ def run(quick: bool = False) -> str:
         f"{THREADS} parallel Deletes, emulator limit and zego:rateLimit {LIMIT:g}/s",
     )
     streams = [f"teardown-{index:04d}" for index in range(count)]
+    phases: dict[str, Phase] = {}
     with ZegoEmulator(app_id=APP_ID, server_secret=SECRET, rate_limit=None) as emulator:
-        provider, provider_samples, stderr_lines = through_provider(emulator, streams)
+        for reading in READINGS:
+            phase, samples, stderr_lines = through_provider(emulator, streams, reading)
+            phases[reading] = phase
+            for line in phase.describe():
+                figure(line)
+            if stderr_lines:
+                figure(f"provider process ({reading}) wrote {stderr_lines} line(s) on stderr")
+            for sample in samples:
+                figure(f"provider failure ({reading}): {sample}")
         baseline, naive_samples = naive(emulator, streams)
-    for line in [*provider.describe(), *baseline.describe()]:
+    for line in baseline.describe():
         figure(line)
-    if stderr_lines:
-        figure(f"provider process wrote {stderr_lines} line(s) on stderr")
-    for sample in provider_samples:
-        figure(f"provider failure: {sample}")
     for sample in naive_samples:
         figure(f"naive failure: {sample}")
-    share = provider.ok_per_second / LIMIT
-    figure(f"goal: >= 0.9 of the limit and 0 failed: {'met' if share >= 0.9 and provider.failed == 0 else 'NOT met'}")
+    sliding, bucket = phases["sliding"], phases["bucket"]
+    shares = {reading: phase.ok_per_second / LIMIT for reading, phase in phases.items()}
+    met = shares["sliding"] >= 0.95 and shares["bucket"] >= 0.9 and sliding.failed == bucket.failed == 0
+    figure(f"goal: sliding >= 0.95 and bucket >= 0.9 of the limit, 0 failed: {'met' if met else 'NOT met'}")
     line = (
-        f"teardown: {share:.2f} of the rate limit in successful calls/s, {provider.failed} failed "
+        f"teardown: sliding {shares['sliding']:.2f}, bucket {shares['bucket']:.2f} of the rate limit in successful "
+        f"calls/s, {sliding.failed + bucket.failed} failed, {sliding.rate_limited} rate-limited answers (sliding) "
         f"(naive: {baseline.ok_per_second / LIMIT:.2f} of the limit in successful calls/s, "
         f"{baseline.rate_limited} rate-limited answers, {baseline.retried_operations} rule sets retried, "
         f"{baseline.failed} failed)"

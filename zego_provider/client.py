@@ -56,8 +56,9 @@ SERVER_ERROR_BACKOFF = (0.25, 8.0)
 """(base, cap) seconds of the pause after a server error or a transport failure."""
 STREAM_LOCK_SLACK = 60.0
 """Seconds a Redis stream lock outlives one attempt: the attempt also waits for its budget slot under it."""
-RATE_LIMIT_BACKOFF = (1.0, 4.0)
-"""(base, cap): ZEGO counts calls per second, so the first pause is up to one window."""
+RATE_LIMIT_BACKOFF = (2.0, 8.0)
+"""(base, cap): ZEGO counts calls per second, so the first pause is one to two seconds: a refused
+call fits again once the oldest call of its second has left the window, one second at most."""
 
 
 redaction.install()
@@ -171,7 +172,20 @@ class ZegoClient:
             fix=f"{note}; {error.fix}" if error.fix else note,
         )
 
+    def _prepare(self, query: Mapping[str, str]) -> requests.PreparedRequest:
+        """The signed GET of one attempt (a fresh nonce and Timestamp each time)."""
+        return self._session.prepare_request(
+            requests.Request("GET", _api_url(self.config.endpoint), params=dict(query), auth=self._auth)
+        )
+
     def _attempt(self, action: str, stream_id: str, params: Mapping[str, str], deadline: float) -> ZegoResponse:
+        # Signed before the wait (the signature covers AppId, nonce, secret and Timestamp only, and a
+        # Timestamp stays valid for 10 minutes): after the slot only the Sequence is added, and the
+        # request leaves at once. ZEGO may count a sliding window of arrival times: every millisecond
+        # between slot and arrival narrows the budget's margin (budget/shared.py).
+        prepared = self._prepare({"Action": action, "StreamId": stream_id, **params})
+        # stream=True: read by `_read_reply`, bounded in size and time
+        settings = self._session.merge_environment_settings(prepared.url, {}, True, None, None)
         # Any failure of the budget (Redis gone, a budget file replaced) is a ZegoBudgetError, and a
         # wait past `deadline` (the call's time budget) a ZegoCallTimeBudgetError: see `pacing`.
         with paced(
@@ -183,7 +197,8 @@ class ZegoClient:
             deadline=deadline,
             time_budget=self.config.call_time_budget,
         ) as sequence:
-            query = {"Action": action, "StreamId": stream_id, **params, "Sequence": str(sequence)}
+            slot = time.monotonic()  # slot to reply: the budget's margin under ZEGO's window
+            prepared.prepare_url(prepared.url, {"Sequence": str(sequence)})
             reply: requests.Response | None = None
             body, failure = b"", ""
             timeout = self.config.attempt_timeout
@@ -191,14 +206,7 @@ class ZegoClient:
             # bounded by the whole exchange's connect plus read timeout.
             deadline = time.monotonic() + sum(timeout)
             try:
-                reply = self._session.get(
-                    _api_url(self.config.endpoint),
-                    params=query,
-                    auth=self._auth,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    stream=True,  # read by `_read_reply`, bounded in size and time
-                )
+                reply = self._session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
                 body = _read_reply(reply, deadline)
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
                 # OSError: requests' own set-up (a CA bundle removed since the client was built).
@@ -207,6 +215,8 @@ class ZegoClient:
                 failure = str(error)
             # Raised outside the `except`: the requests exception (its text holds the signed URL)
             # is not even kept as the context.
+            if not failure:
+                self._budget.observe(time.monotonic() - slot)
             if failure or reply is None:
                 request_id = reply.headers.get("X-Request-Id") if reply is not None else None
                 if reply is not None:

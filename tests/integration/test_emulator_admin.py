@@ -145,6 +145,7 @@ def test_reset_keeps_the_configuration(zego: RawZego, admin: EmulatorAdmin) -> N
         pytest.param({"colour": "red"}, id="unknown setting"),
         pytest.param({"rate_limit": -1}, id="negative rate"),
         pytest.param({"rate_limit": "fast"}, id="rate as text"),
+        pytest.param({"rate_window": "fixed"}, id="unknown rate window"),
         pytest.param({"clear_empty_code": "5005"}, id="code as text"),
         pytest.param({"create_existing_code": True}, id="code as bool"),
     ],

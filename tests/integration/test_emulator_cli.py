@@ -126,7 +126,7 @@ def test_the_cli_reads_credentials_and_switches_from_its_environment_and_flags(
 ) -> None:
     state_file = tmp_path / "state.json"
     child = spawn(
-        "--rate-limit", "0", "--clear-empty-code", "5005", "--state-file", str(state_file),
+        "--rate-limit", "0", "--rate-window", "bucket", "--clear-empty-code", "5005", "--state-file", str(state_file),
         env={"ZEGO_APP_ID": str(APP_ID), "ZEGO_SERVER_SECRET": SECRET},
     )  # fmt: skip
     url = child.url()
@@ -135,6 +135,7 @@ def test_the_cli_reads_credentials_and_switches_from_its_environment_and_flags(
         assert admin.config() == {
             "rate_limit": None,
             "test_rate_limit": None,
+            "rate_window": "bucket",
             "clear_empty_code": 5005,
             "delete_unknown_code": 0,
             "create_existing_code": 0,
@@ -162,6 +163,7 @@ def test_the_cli_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str])
         pytest.param(["--app-id", "0", "--server-secret", SECRET], id="app id zero"),
         pytest.param(["--app-id", str(2**32), "--server-secret", SECRET], id="app id over uint32"),
         pytest.param(["--app-id", str(APP_ID), "--server-secret", SECRET, "--rate-limit", "-1"], id="negative rate"),
+        pytest.param(["--app-id", str(APP_ID), "--server-secret", SECRET, "--rate-window", "fixed"], id="bad window"),
         pytest.param(["--app-id", str(APP_ID), "--server-secret", SECRET, "--port", "70000"], id="port out of range"),
     ],
 )

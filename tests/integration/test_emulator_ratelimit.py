@@ -95,6 +95,7 @@ def test_the_limit_can_be_changed_at_run_time(make_emulator, raw_for, fake_clock
     assert emulator.admin.configure(rate_limit=2) == {
         "rate_limit": 2.0,
         "test_rate_limit": 1.0,
+        "rate_window": "sliding",
         "clear_empty_code": 0,
         "delete_unknown_code": 0,
         "create_existing_code": 0,
@@ -102,6 +103,27 @@ def test_the_limit_can_be_changed_at_run_time(make_emulator, raw_for, fake_clock
     assert [zego.code(CLEAR, StreamId=f"s{i}") for i in range(3)] == [0, 0, 5007]
     emulator.admin.configure(rate_limit=None)
     assert zego.code(CLEAR, StreamId="s") == 0
+
+
+def test_over_http_the_window_refuses_the_eleventh_call_of_a_second_and_the_bucket_does_not(
+    make_emulator, raw_for, fake_clock: FakeClock
+) -> None:
+    emulator: ZegoEmulator = make_emulator(rate_limit=10, clock=fake_clock)
+    zego = raw_for(emulator)
+
+    def eleven_calls_in_nine_tenths_of_a_second(prefix: str) -> list[int]:
+        fake_clock.advance(5.0)  # a pause: an empty window, a full bucket
+        answers = []
+        for i in range(11):
+            answers.append(zego.code(CLEAR, StreamId=f"{prefix}{i}"))
+            fake_clock.advance(0.09)
+        return answers
+
+    assert eleven_calls_in_nine_tenths_of_a_second("w") == [0] * 10 + [5007]
+    assert emulator.admin.configure(rate_window="bucket")["rate_window"] == "bucket"
+    assert eleven_calls_in_nine_tenths_of_a_second("b") == [0] * 11
+    assert emulator.admin.configure(rate_window="sliding")["rate_window"] == "sliding"
+    assert eleven_calls_in_nine_tenths_of_a_second("s") == [0] * 10 + [5007]
 
 
 def test_a_refused_signature_costs_no_token(make_emulator, raw_for, fake_clock: FakeClock) -> None:
@@ -114,8 +136,12 @@ def test_a_refused_signature_costs_no_token(make_emulator, raw_for, fake_clock: 
     assert [zego.code(CLEAR, StreamId=f"s{i}") for i in range(2)] == [0, 0]
 
 
-def test_a_client_pacing_itself_in_real_time_is_never_refused(make_emulator, raw_for) -> None:
-    emulator: ZegoEmulator = make_emulator(rate_limit=20)
+def test_a_client_pacing_itself_at_exactly_the_limit_in_real_time_is_never_refused_by_the_bucket(
+    make_emulator, raw_for
+) -> None:
+    # The lenient reading: exact spacing always finds a token. (Under the sliding window, exact
+    # spacing is on the edge: `test_a_few_milliseconds_of_jitter_...` in tests/unit shows it.)
+    emulator: ZegoEmulator = make_emulator(rate_limit=20, rate_window="bucket")
     zego = raw_for(emulator)
     start = time.monotonic()
     codes = []
@@ -128,9 +154,10 @@ def test_a_client_pacing_itself_in_real_time_is_never_refused(make_emulator, raw
     assert set(codes) == {0}
 
 
-def test_the_clients_own_limiter_keeps_it_under_the_emulators_limit(make_emulator) -> None:
+def test_the_clients_own_limiter_keeps_it_under_the_emulators_sliding_window(make_emulator) -> None:
     # The budget of a loopback endpoint is keyed by its port too: this emulator's budget is its own.
     emulator: ZegoEmulator = make_emulator(rate_limit=10)
+    assert emulator.state.rate_window == "sliding"  # the strictest reading, the default
     with ZegoClient(config_of(APP_ID, SECRET, endpoint=emulator.url, rate_limit=10, max_attempts=1)) as client:
         for i in range(15):  # max_attempts=1: a single 5007 would raise
             client.clear_cdn_transfer_rule(f"paced-{i}")

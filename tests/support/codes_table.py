@@ -21,7 +21,7 @@ END = "<!-- codes-table:end -->"
 def retried(entry: ReturnCode) -> str:
     """What the client does with the code, in the words the page uses elsewhere."""
     if issubclass(entry.error, ZegoRateLimitError):
-        return "yes, until `zego:callTimeBudget` runs out; the client also halves its rate"
+        return "yes, until `zego:callTimeBudget` runs out; the client also lowers its rate"
     if entry.retryable:
         return f"yes, up to {DEFAULT_MAX_ATTEMPTS} attempts"
     return "no"

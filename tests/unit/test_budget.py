@@ -3,6 +3,7 @@ and Sequences that strictly increase per stream, across threads, processes and o
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ from zego_provider.budget import Budget, open_budget
 from zego_provider.budget.machine import MAX_AHEAD, MachineStore
 from zego_provider.budget.names import budget_key
 from zego_provider.budget.process import ProcessStore
-from zego_provider.budget.rate import AdaptiveRate
+from zego_provider.budget.rate import PERSISTENT, AdaptiveRate
+from zego_provider.budget.shared import LATE, MARGIN, RESLOTS
 
 
 class FakeTime:
@@ -34,7 +36,7 @@ class FakeTime:
 
 
 def limiter(store: ProcessStore | MachineStore, fake: FakeTime, rate: float) -> Budget:
-    return Budget(store, AdaptiveRate(rate, clock=fake.clock), scope="test", sleep=fake.sleep)
+    return Budget(store, AdaptiveRate(rate, clock=fake.clock), scope="test", sleep=fake.sleep, clock=fake.clock)
 
 
 def machine(directory: Path, key: str = "1-production", clock: FakeTime | None = None) -> MachineStore:
@@ -43,12 +45,13 @@ def machine(directory: Path, key: str = "1-production", clock: FakeTime | None =
     return MachineStore(directory, key, ProcessStore(), clock=clock.clock)
 
 
-def test_fifty_calls_at_ten_per_second_take_at_least_4_9_seconds() -> None:
+def test_fifty_calls_at_ten_per_second_are_spaced_a_tenth_of_a_second_plus_the_margin() -> None:
     fake = FakeTime()
     paced = limiter(ProcessStore(clock=fake.clock), fake, 10)
     for _ in range(50):
         paced.acquire()
-    assert fake.now == pytest.approx(4.9, abs=1e-6)
+    assert fake.now == pytest.approx(49 * 0.1 * (1 + MARGIN), abs=1e-6)
+    assert 49 * 0.1 * (1 + MARGIN) < 5.0  # the margin costs 2%: 10 slots span 1.02 s
 
 
 def test_first_call_goes_out_at_once() -> None:
@@ -62,7 +65,7 @@ def test_idle_time_is_not_saved_up_into_a_burst() -> None:
     paced.acquire()
     fake.now += 60
     waits = [paced.acquire() for _ in range(3)]
-    assert waits == [0, pytest.approx(0.1), pytest.approx(0.1)]
+    assert waits == [0, pytest.approx(0.102), pytest.approx(0.102)]
 
 
 def test_threads_share_one_budget_in_real_time() -> None:
@@ -83,7 +86,7 @@ def test_threads_share_one_budget_in_real_time() -> None:
     for thread in threads:
         thread.join(timeout=10)
     # 40 calls at 200/s: the 40th slot is 39 intervals after the first.
-    assert time.monotonic() - started >= 39 / 200 - 0.01
+    assert time.monotonic() - started >= 39 * (1 + MARGIN) / 200 - 0.01
     assert len(done) == 40
 
 
@@ -118,27 +121,30 @@ def test_an_unwritable_cache_directory_is_a_config_error_naming_setting_and_path
     assert str(blocker) in str(raised.value)
 
 
-def test_a_rate_limit_answer_halves_the_rate_and_successes_bring_it_back() -> None:
+def test_a_lone_rate_limit_answer_lowers_the_rate_by_a_tenth_and_successes_bring_it_back() -> None:
     fake = FakeTime()
     rate = AdaptiveRate(10, clock=fake.clock)
     rate.on_rate_limited()
-    assert rate.rate == 5
-    for _ in range(10):
+    assert rate.rate == pytest.approx(9)
+    for _ in range(2):
         rate.on_success()
     assert rate.rate == 10
     rate.on_success()
     assert rate.rate == 10  # never above the ceiling
 
 
-def test_answers_within_one_second_halve_only_once() -> None:
+def test_answers_within_one_second_count_once_and_persistent_ones_halve() -> None:
     fake = FakeTime()
     rate = AdaptiveRate(10, clock=fake.clock)
     for _ in range(5):
         rate.on_rate_limited()
-    assert rate.rate == 5
+    assert rate.rate == pytest.approx(9)
     fake.now += 1.0
-    rate.on_rate_limited()
-    assert rate.rate == 2.5
+    rate.on_rate_limited()  # another within PERSISTENT seconds: a real overload
+    assert rate.rate == pytest.approx(4.5)
+    fake.now += PERSISTENT
+    rate.on_rate_limited()  # after a quiet spell: a nudge again
+    assert rate.rate == pytest.approx(4.05)
 
 
 def test_the_rate_never_falls_below_its_floor() -> None:
@@ -155,8 +161,43 @@ def test_a_lowered_rate_spaces_the_slots_wider() -> None:
     paced = limiter(ProcessStore(clock=fake.clock), fake, 10)
     paced.acquire()
     paced.on_rate_limited()
-    # The slot already promised keeps its place; the gap after it is 1/5 s.
-    assert [paced.acquire(), paced.acquire()] == [pytest.approx(0.1), pytest.approx(0.2)]
+    # The slot already promised keeps its place; the gap after it is (1 + MARGIN)/9 s.
+    assert [paced.acquire(), paced.acquire()] == [pytest.approx(0.102), pytest.approx(1.02 / 9)]
+
+
+def test_a_caller_that_wakes_late_takes_a_new_slot_and_leaves_the_missed_one_empty() -> None:
+    fake = FakeTime()
+    store = ProcessStore(clock=fake.clock)
+    lateness = iter([LATE * 3, 0.0])  # the second caller's thread is woken 30 ms late once
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds + next(lateness))
+
+    paced = Budget(store, AdaptiveRate(10, clock=fake.clock), scope="test", sleep=sleep, clock=fake.clock)
+    paced.acquire()  # the first call goes at once: no sleep
+    paced.acquire()  # its slot is 0.102; woke at 0.132: takes the next slot, 0.204
+    assert fake.now == pytest.approx(0.204)
+    assert store.reserve(0.0) == pytest.approx(0.306 - 0.204)  # the next free slot is after it
+
+
+def test_a_caller_that_can_never_wake_on_time_still_sends() -> None:
+    fake = FakeTime()
+    reserved: list[float] = []
+
+    class Busy(ProcessStore):
+        """Other callers always hold the next 0.1 s."""
+
+        def reserve(self, interval: float, max_wait: float = math.inf) -> float:
+            reserved.append(interval)
+            return 0.1
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds + 1.0)
+
+    paced = Budget(Busy(), AdaptiveRate(10), scope="test", sleep=sleep, clock=fake.clock)
+    waited = paced.acquire()
+    assert len(reserved) == 1 + RESLOTS
+    assert waited == pytest.approx((1 + RESLOTS) * 1.1, abs=1e-6)
 
 
 def test_clients_of_one_app_share_a_budget_and_other_apps_do_not() -> None:

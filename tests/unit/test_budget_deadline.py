@@ -12,6 +12,7 @@ from zego_provider.budget import Budget, OutOfTime
 from zego_provider.budget.machine import MachineStore
 from zego_provider.budget.process import ProcessStore
 from zego_provider.budget.rate import AdaptiveRate
+from zego_provider.budget.shared import MARGIN
 
 
 class FakeTime:
@@ -29,26 +30,31 @@ class FakeTime:
 
 def paced(fake: FakeTime, rate: float) -> Budget:
     return Budget(
-        ProcessStore(clock=fake.clock), AdaptiveRate(rate, clock=fake.clock), scope="process", sleep=fake.sleep
+        ProcessStore(clock=fake.clock),
+        AdaptiveRate(rate, clock=fake.clock),
+        scope="process",
+        sleep=fake.sleep,
+        clock=fake.clock,
     )
 
 
 def test_a_slot_further_away_than_the_time_left_is_refused_without_waiting_or_taking_it() -> None:
     fake = FakeTime()
-    budget = paced(fake, 0.05)  # one call every 20 s
+    budget = paced(fake, 0.05)  # one call every 20 s, and the margin: 20.4 s
     assert budget.acquire(max_wait=2.0) == 0.0
     with pytest.raises(OutOfTime) as caught:
         budget.acquire(max_wait=2.0)
-    assert caught.value.wait == pytest.approx(20.0) and "20.0s away" in caught.value.reason
+    assert caught.value.wait == pytest.approx(20.0 * (1 + MARGIN)) and "20.4s away" in caught.value.reason
     assert fake.slept == []  # refused at once, not after waiting
-    assert budget.acquire() == pytest.approx(20.0)  # the refused slot was not taken: still the next one
+    assert budget.acquire() == pytest.approx(20.0 * (1 + MARGIN))  # the refused slot was not taken
 
 
 def test_a_slot_within_the_time_left_is_waited_for() -> None:
     fake = FakeTime()
     budget = paced(fake, 0.5)
     budget.acquire(max_wait=5.0)
-    assert budget.acquire(max_wait=5.0) == pytest.approx(2.0) and fake.slept == [pytest.approx(2.0)]
+    spacing = 2.0 * (1 + MARGIN)
+    assert budget.acquire(max_wait=5.0) == pytest.approx(spacing) and fake.slept == [pytest.approx(spacing)]
 
 
 def test_the_machine_slot_file_is_not_moved_by_a_refused_slot(tmp_path: Path) -> None:

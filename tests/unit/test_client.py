@@ -145,8 +145,8 @@ def test_rate_limited_twice_then_ok_waits_out_the_window(
     mocked.get(URL, **reply(30002))
     mocked.get(URL, **reply(0))
     assert client.clear_cdn_transfer_rule("s").ok
-    # Equal jitter over one window, then two: never back at once, at most one window first.
-    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0
+    # Equal jitter over two windows, then four: never back within the refused call's second.
+    assert len(sleeps) == 2 and 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 4.0
 
 
 def test_backoff_grows_exponentially_with_jitter(
@@ -201,7 +201,7 @@ def test_a_rate_limit_answer_lowers_the_clients_rate(mocked: responses.RequestsM
     with ZegoClient(config_of(next(_app_ids), SECRET, rate_limiter="process"), sleep=sleeps) as zego:
         assert zego._budget.adaptive is not None
         zego.clear_cdn_transfer_rule("s")
-        assert zego._budget.adaptive.rate == pytest.approx(5.5)  # halved, then one success gives back 1/20
+        assert zego._budget.adaptive.rate == pytest.approx(9.5)  # a tenth off, then one success gives back 1/20
 
 
 def test_backoff_is_pinned_by_injected_randomness() -> None:

@@ -82,9 +82,12 @@ class MachineStore:
                 if not stored <= now + MAX_AHEAD:  # also catches nan
                     stored = 0.0
                 slot = max(now, stored)
-                if slot - now <= max_wait:
-                    files.write_all(fd, repr(slot + interval))
-                return slot - now
+                if slot - now > max_wait:
+                    return slot - now
+                files.write_all(fd, repr(slot + interval))
+        # Measured once the locks are released: writing and unlocking on a busy host take
+        # milliseconds, which the caller would otherwise oversleep its slot by without knowing.
+        return slot - self._clock()
 
     def _shard(self, stream_id: str) -> Path:
         digest = hashlib.sha256(f"{self._key}\0{stream_id}".encode()).digest()

@@ -2,6 +2,15 @@
 
 Clients in one process share a Budget (one adaptive rate, one connection to the store);
 processes share its slots and Sequences through the scope's store.
+
+ZEGO may count its limit as a sliding window: no more than `rate` accepted calls in any one
+second of arrival times. Slots exactly `1/rate` apart sit on the edge of that window, and
+a few milliseconds of delay between a slot and the call's arrival (a loaded CPU waking the
+thread late, the request on its way) put an 11th call inside a second. So `rate` slots span
+one second plus a margin: the longest of this process's recent exchanges (slot to reply: the
+one-way delay to ZEGO is shorter) plus LATE, between MARGIN and MAX_MARGIN seconds; and a
+caller that wakes later than LATE after its slot takes a new one instead of sending into the
+next caller's second.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -20,6 +30,17 @@ from .rate import AdaptiveRate
 from .redis_store import RedisStore
 from .scope import MACHINE, OFF, PROCESS, display, is_redis
 from .store import OutOfTime, Store
+
+MARGIN = 0.02
+"""The least margin: `rate` slots span at least 1.02 s (2% of the rate)."""
+MAX_MARGIN = 0.12
+"""The most margin (seconds a window): a slow exchange (a timeout) costs 12% of the rate at worst, for a while."""
+EXCHANGES = 20
+"""How many recent exchanges the margin is the longest of."""
+LATE = 0.01
+"""A caller that wakes this much after its slot takes a new slot."""
+RESLOTS = 2
+"""New slots a late caller takes at most before it sends anyway (a machine too loaded to wake on time)."""
 
 
 class Budget:
@@ -34,27 +55,56 @@ class Budget:
         *,
         scope: str,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.adaptive = adaptive
         self.scope = scope
         self._sleep = sleep
+        self._clock = clock
+        self._exchanges: deque[float] = deque(maxlen=EXCHANGES)
+        self._exchanges_lock = threading.Lock()
 
     def __repr__(self) -> str:
         rate = "off" if self.adaptive is None else f"{self.adaptive.rate:g}"
         return f"Budget(scope={display(self.scope)!r}, rate={rate})"
 
     def acquire(self, max_wait: float = math.inf) -> float:
-        """Wait for this call's slot; returns the seconds waited. A slot more than `max_wait`
-        seconds away is not taken (OutOfTime): a call that cannot have it in time sends nothing."""
+        """Wait for this call's slot; returns the seconds waited. Send at once after it returns. A slot
+        more than `max_wait` seconds away is not taken (OutOfTime): a call that cannot have it in time
+        sends nothing."""
         if self.adaptive is None:
             return 0.0
-        wait = self.store.reserve(1.0 / self.adaptive.rate, max_wait)
-        if wait > max_wait:
-            raise OutOfTime(f"its slot was {wait:.1f}s away at {self.adaptive.rate:g} calls/s", wait)
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+        waited = 0.0
+        for _ in range(1 + RESLOTS):
+            left = max_wait - waited
+            wait = self.store.reserve((1.0 + self.margin) / self.adaptive.rate, left)
+            if wait > left:
+                raise OutOfTime(f"its slot was {wait:.1f}s away at {self.adaptive.rate:g} calls/s", wait)
+            # The store measures `wait` as it returns (after its locks), so waiting for its lock
+            # is not lateness; a slot in the past is now, and the next one is spaced from it.
+            due = self._clock() + max(0.0, wait)
+            if wait > 0:
+                self._sleep(wait)
+            late = self._clock() - due
+            waited += max(0.0, wait) + max(0.0, late)
+            if late <= LATE:
+                return waited
+            # Woke too late: sending now would crowd the callers of the next second. The slot
+            # missed stays empty (that spacing is only given away), a new one is taken.
+        return waited
+
+    @property
+    def margin(self) -> float:
+        """Seconds a window of `rate` slots spans beyond one second (see the module's docstring)."""
+        with self._exchanges_lock:
+            longest = max(self._exchanges, default=0.0)
+        return min(MAX_MARGIN, max(MARGIN, LATE + longest))
+
+    def observe(self, seconds: float) -> None:
+        """One exchange took `seconds` from its slot to its reply: it bounds how late a call may arrive."""
+        with self._exchanges_lock:
+            self._exchanges.append(max(0.0, seconds))
 
     def ordered(self, stream_id: str, hold: float, timeout: float | None = None) -> AbstractContextManager[int]:
         """The stream's next Sequence, its calls kept one at a time until the block ends (see `Store`);

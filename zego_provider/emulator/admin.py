@@ -80,7 +80,7 @@ class EmulatorAdmin:
         return int(self._call("DELETE", "/faults")["cleared"])
 
     def configure(self, **switches: Any) -> dict[str, Any]:
-        """Change rate_limit, test_rate_limit, clear_empty_code, delete_unknown_code, create_existing_code."""
+        """Change rate_limit, test_rate_limit, rate_window (sliding|bucket), and the three switches' codes."""
         return cast(dict[str, Any], self._call("POST", "/config", json=switches))
 
     def config(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from ..settings import MAX_APP_ID, SETTINGS
+from .ratewindow import RATE_WINDOWS, SLIDING
 from .runner import ZegoEmulator
 
 ENV_VARS = {setting.field: setting.env_var for setting in SETTINGS}
@@ -88,6 +89,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--test-rate-limit", type=_rate, default=None, help="calls/s with IsTest=true; 0 = off (default: half)"
     )
+    parser.add_argument(
+        "--rate-window",
+        choices=RATE_WINDOWS,
+        default=SLIDING,
+        help="how the limits are read: `sliding`, no more than the limit's calls in any one second (the"
+        " strictest reading, default), or `bucket`, a token bucket of that capacity (the most lenient)",
+    )
     parser.add_argument("--state-file", default=None, help="keep rules in this JSON file across restarts")
     for switch, what in (
         ("clear-empty-code", "Clear of a stream with no scheduled relay"),
@@ -117,6 +125,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             args.server_secret,
             rate_limit=args.rate_limit or None,
             test_rate_limit=args.test_rate_limit,
+            rate_window=args.rate_window,
             host=args.host,
             port=args.port,
             state_file=args.state_file,

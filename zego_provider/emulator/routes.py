@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from ..config import is_loopback_host
 from . import strictjson
 from .faults import FaultBook, FaultSpec, problem_of
+from .ratewindow import SLIDING, RateWindowKind
 from .state import EmulatorState
 from .statefile import StateWriteError
 
@@ -39,12 +40,13 @@ class HttpProblem(Exception):
 
 
 class ConfigChange(BaseModel):
-    """POST /_emulator/config: the settings to change (calls/s: 0 or null turns a limit off)."""
+    """POST /_emulator/config: the settings to change (calls/s: 0 or null turns a limit off; sliding|bucket)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     rate_limit: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     test_rate_limit: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    rate_window: RateWindowKind = SLIDING
     clear_empty_code: StrictInt = 0
     delete_unknown_code: StrictInt = 0
     create_existing_code: StrictInt = 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -17,6 +16,7 @@ from pydantic import SecretStr
 
 from .admin import EmulatorAdmin
 from .faults import FaultBook
+from .ratewindow import SLIDING, RateWindowKind
 from .server import IDLE_TIMEOUT, EmulatorHTTPServer
 from .state import EmulatorState
 
@@ -31,9 +31,12 @@ class ZegoEmulator:
 
     `rate_limit` is in calls per second (None or 0: off); `test_rate_limit` applies to
     IsTest=true calls and defaults to half of `rate_limit`, as ZEGO's 5/s against 10/s.
-    `state_file` keeps the rules across restarts and processes. `clock` (Unix seconds)
-    drives the Timestamp check, the Sequence window and the rate limit, so tests can jump
-    time instead of sleeping. `idle_timeout` is how long a silent connection is kept.
+    `rate_window` is how the limit is read: `sliding` (default; no more than `rate_limit`
+    accepted calls in any one second, the strictest reading) or `bucket` (a token bucket,
+    the most lenient). `state_file` keeps the rules across restarts and processes. `clock`
+    (Unix seconds) drives the Timestamp check, the Sequence window and the rate limit, so
+    tests can jump time instead of sleeping; left out, the rate limit runs on the monotonic
+    clock. `idle_timeout` is how long a silent connection is kept.
     """
 
     def __init__(
@@ -43,10 +46,11 @@ class ZegoEmulator:
         *,
         rate_limit: float | None = 10.0,
         test_rate_limit: float | None = None,
+        rate_window: RateWindowKind = SLIDING,
         host: str = "127.0.0.1",
         port: int = 0,
         state_file: str | os.PathLike[str] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         clear_empty_code: int = 0,
         delete_unknown_code: int = 0,
         create_existing_code: int = 0,
@@ -65,6 +69,7 @@ class ZegoEmulator:
             app_id,
             rate_limit=rate_limit,
             test_rate_limit=test_rate_limit,
+            rate_window=rate_window,
             clock=clock,
             state_file=state_file,
             clear_empty_code=clear_empty_code,

@@ -195,6 +195,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 class ZegoRequestHandler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, like the client's pooled session."""
 
+    _arrived: float = 0.0
+    """When the request being handled arrived (the state's rate clock)."""
+
     protocol_version = "HTTP/1.1"
     default_request_version = "HTTP/1.0"  # an unreadable request line still gets a status line and headers
     server_version = "ZegoEmulator/1"
@@ -248,6 +251,9 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
         self._dispatch("PUT")
 
     def _dispatch(self, method: str) -> None:
+        # The rate limit judges arrival times: taken before parsing and checking, which other
+        # requests' threads may delay by a few milliseconds.
+        self._arrived = self.emulator.state.rate_clock()
         try:
             body = self._read_body()
             target = urlsplit(self.path)
@@ -338,7 +344,7 @@ class ZegoRequestHandler(BaseHTTPRequestHandler):
         if refused is not None:
             return refused
         is_test = params.get("IsTest") == "true"
-        if not self.emulator.state.admit(is_test=is_test):
+        if not self.emulator.state.admit(is_test=is_test, arrived=self._arrived):
             where = " in the test environment" if is_test else ""
             return Outcome(RATE_LIMITED, f"over the AppId's calls per second{where}")
         try:

@@ -1,4 +1,4 @@
-"""The emulator's backend: relay rules, sequences, rate buckets, used nonces and the request log, with no HTTP.
+"""The emulator's backend: relay rules, sequences, rate windows, used nonces and the request log, with no HTTP.
 
 Kept apart from the HTTP front (moto's backend/front split) so that tests can inspect and
 drive the state directly, and so that every rule ZEGO documents, or leaves undocumented
@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 
 from ..errors import INVALID_REQUEST, SUCCESS
 from ..identity import relay_identity
+from .ratewindow import RATE_WINDOWS, SLIDING, RateWindow, RateWindowKind, new_rate_window
 from .statefile import StateFile
 
 SCHEDULED: Literal["scheduled"] = "scheduled"
@@ -70,25 +71,6 @@ class Outcome:
     detail: str = ""
 
 
-class _Bucket:
-    """Capacity `rate`, refilled at `rate` tokens/s: a client spaced at the limit always gets a token."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.updated = now
-
-    def take(self, now: float) -> bool:
-        # max(): an injected clock may step back; never refill on negative time.
-        self.tokens = min(self.rate, self.tokens + max(0.0, now - self.updated) * self.rate)
-        self.updated = max(self.updated, now)
-        # A client spaced at exactly 1/rate must not lose to float rounding.
-        if self.tokens >= 1.0 - 1e-9:
-            self.tokens -= 1.0
-            return True
-        return False
-
-
 class EmulatorState:
     """Everything the emulator remembers for its one AppId; methods are named after the ZEGO actions.
 
@@ -102,7 +84,8 @@ class EmulatorState:
         *,
         rate_limit: float | None = 10.0,
         test_rate_limit: float | None = None,
-        clock: Callable[[], float] = time.time,
+        rate_window: RateWindowKind = SLIDING,
+        clock: Callable[[], float] | None = None,
         state_file: str | os.PathLike[str] | None = None,
         clear_empty_code: int = 0,
         delete_unknown_code: int = 0,
@@ -110,13 +93,20 @@ class EmulatorState:
         log_size: int = LOG_SIZE,
         log_bytes: int = LOG_BYTES,
     ) -> None:
-        """`test_rate_limit` None means half of `rate_limit` (ZEGO: 5/s against 10/s); 0 turns it off."""
+        """`test_rate_limit` None means half of `rate_limit` (ZEGO: 5/s against 10/s); 0 turns it off.
+
+        `rate_window` is the reading of the limit (ratewindow.py): `sliding` (the strictest, the
+        default) or `bucket`. `clock` (Unix seconds) drives the Timestamp check, the Sequence
+        window and the rate window alike, so a test can jump time; left out, the rate window runs
+        on the monotonic clock (arrival times that a step of the wall clock cannot bunch up).
+        """
         self.app_id = app_id
-        self.clock = clock
+        self.clock = clock or time.time
+        self.rate_clock = clock or time.monotonic
         self._lock = threading.Lock()
         self._rules: dict[str, list[Rule]] = {}
         self._sequences: dict[str, tuple[int, float]] = {}
-        self._buckets: dict[bool, _Bucket] = {}
+        self._windows: dict[bool, RateWindow] = {}
         self._nonces: dict[str, float] = {}
         self._nonce_expiry: list[tuple[float, str]] = []
         self._log: deque[tuple[int, dict[str, Any]]] = deque()
@@ -125,12 +115,14 @@ class EmulatorState:
         self._log_bytes = 0
         self._request_ids = itertools.count(10**18 + secrets.randbelow(8 * 10**18))
         self.rate_limit: float | None = None
+        self.rate_window: RateWindowKind = SLIDING
         self._test_rate_limit: float | None = None
         self._test_rate_auto = True
         self.switches: dict[str, int] = dict.fromkeys(SWITCHES, 0)
         self.configure(
             rate_limit=rate_limit,
             test_rate_limit=test_rate_limit,
+            rate_window=rate_window,
             clear_empty_code=clear_empty_code,
             delete_unknown_code=delete_unknown_code,
             create_existing_code=create_existing_code,
@@ -234,13 +226,13 @@ class EmulatorState:
             return {stream: [rule.to_json() for rule in rules] for stream, rules in sorted(self._rules.items())}
 
     def reset(self) -> None:
-        """Forget rules, sequences, used nonces, the log and spent rate tokens; keep the configuration."""
+        """Forget rules, sequences, used nonces, the log and the calls counted against the rate; keep the settings."""
         with self._lock:
             if self._file is not None:
                 self._file.save(StateFile.document(self.app_id, [], []))
             self._rules.clear()
             self._sequences.clear()
-            self._buckets.clear()
+            self._windows.clear()
             self._nonces.clear()
             self._nonce_expiry.clear()
             self._log.clear()
@@ -248,17 +240,18 @@ class EmulatorState:
 
     # --- gateway bookkeeping: rate limit and used nonces ----------------------------
 
-    def admit(self, *, is_test: bool = False) -> bool:
-        """Take a token from the AppId's bucket; False means ZEGO would answer 5007."""
+    def admit(self, *, is_test: bool = False, arrived: float | None = None) -> bool:
+        """Count one call against the AppId's limit at its arrival (`rate_clock` time; now when not given);
+        False means ZEGO would answer 5007."""
         with self._lock:
             rate = self._test_rate_limit if is_test else self.rate_limit
             if rate is None:
                 return True
-            now = self.clock()
-            bucket = self._buckets.get(is_test)
-            if bucket is None:
-                bucket = self._buckets[is_test] = _Bucket(rate, now)
-            return bucket.take(now)
+            now = self.rate_clock() if arrived is None else arrived
+            window = self._windows.get(is_test)
+            if window is None:
+                window = self._windows[is_test] = new_rate_window(self.rate_window, rate, now)
+            return window.admit(now)
 
     def accept_nonce(self, nonce: str, timestamp: float) -> bool:
         """Remember a SignatureNonce until its signature expires; False if it was already accepted."""
@@ -283,11 +276,12 @@ class EmulatorState:
         *,
         rate_limit: float | _Unset | None = UNSET,
         test_rate_limit: float | _Unset | None = UNSET,
+        rate_window: RateWindowKind | _Unset = UNSET,
         clear_empty_code: int | _Unset = UNSET,
         delete_unknown_code: int | _Unset = UNSET,
         create_existing_code: int | _Unset = UNSET,
     ) -> dict[str, Any]:
-        """Change the rate limits (calls/s; 0 or None: off) and the switches; returns the configuration.
+        """Change the rate limits (calls/s; 0 or None: off), their reading and the switches; returns the configuration.
 
         `test_rate_limit` None means half of `rate_limit`. The values are typed; the HTTP front
         validates what arrives as JSON.
@@ -295,12 +289,16 @@ class EmulatorState:
         for name, rate in (("rate_limit", rate_limit), ("test_rate_limit", test_rate_limit)):
             if isinstance(rate, int | float) and not 0 <= rate < float("inf"):
                 raise ValueError(f"{name} must be a finite number of calls per second, 0 or None for no limit")
+        if not isinstance(rate_window, _Unset) and rate_window not in RATE_WINDOWS:
+            raise ValueError(f"rate_window must be one of {', '.join(RATE_WINDOWS)}")
         with self._lock:
             if not isinstance(rate_limit, _Unset):
                 self.rate_limit = float(rate_limit) if rate_limit else None
             if not isinstance(test_rate_limit, _Unset):
                 self._test_rate_auto = test_rate_limit is None
                 self._test_rate_limit = float(test_rate_limit) if test_rate_limit else None
+            if not isinstance(rate_window, _Unset):
+                self.rate_window = rate_window
             if self._test_rate_auto:
                 self._test_rate_limit = None if self.rate_limit is None else self.rate_limit / 2
             for name, value in (
@@ -310,7 +308,7 @@ class EmulatorState:
             ):
                 if not isinstance(value, _Unset):
                     self.switches[name] = value
-            self._buckets.clear()  # a new rate starts with a full bucket
+            self._windows.clear()  # a new rate starts afresh: an empty window, a full bucket
             return self._config()
 
     def config(self) -> dict[str, Any]:
@@ -318,7 +316,12 @@ class EmulatorState:
             return self._config()
 
     def _config(self) -> dict[str, Any]:
-        return {"rate_limit": self.rate_limit, "test_rate_limit": self._test_rate_limit, **self.switches}
+        return {
+            "rate_limit": self.rate_limit,
+            "test_rate_limit": self._test_rate_limit,
+            "rate_window": self.rate_window,
+            **self.switches,
+        }
 
     # --- request log ----------------------------------------------------------------
 
