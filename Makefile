@@ -77,7 +77,7 @@ e2e: venv
 
 test: lint venv-newest redis
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" ZEGO_REQUIRE_E2E=1 NEWEST_TESTS="$(NEWEST_TESTS)" \
-		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS) --dist loadfile
+		scripts/run-tests $(VENV) $(VENV_NEWEST) -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 demo: venv
 	bin=$$($(ENSURE_PULUMI)) && PATH="$$bin:$$PATH" $(PY) -m devkit.demo
