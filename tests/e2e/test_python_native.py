@@ -4,11 +4,9 @@ emulators: one stack, two AppIds, each reached only through its explicit provide
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,60 +16,15 @@ from tests.support.settings import config_of
 from zego_provider import ZegoClient
 from zego_provider.emulator import ZegoEmulator
 
+from .two_apps import CDN, KEYNOTE_URLS, PRODUCTION_APP, REHEARSAL, RULE_SET, STACK, TEST_APP, TwoApps
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "python-native"
 PLUGIN = REPO / "plugins" / "zego"
-STACK = "two-apps"
-PROJECT = "zego-two-apps"
 
-TEST_APP, TEST_SECRET = 1000000001, "python-sdk-e2e-test-app-secret-made-up"
-PRODUCTION_APP, PRODUCTION_SECRET = 1000000002, "python-sdk-e2e-production-secret-made-up"
-REHEARSAL = f"zegotest-{TEST_APP}-keynote"
-CDN = "live-push.example-cdn.com"
-KEYNOTE_URLS = [f"rtmp://{CDN}/live/keynote", "rtmp://backup-push.example-cdn.net/live/keynote?auth=token"]
+TEST_SECRET = "python-sdk-e2e-test-app-secret-made-up"
+PRODUCTION_SECRET = "python-sdk-e2e-production-secret-made-up"
 EXTRA_KEYNOTE_URL = "rtmp://third-push.example-cdn.org/live/keynote"
-RULE_SET = "zego:index:CdnTransferRuleSet"
-
-
-class TwoApps:
-    """A stack of examples/python-native with each app on its own emulator."""
-
-    def __init__(self, pulumi: LocalPulumi, test_app: ZegoEmulator, production_app: ZegoEmulator) -> None:
-        self.pulumi = pulumi
-        self.test_app = test_app
-        self.production_app = production_app
-        self.program = pulumi.project_dir / "__main__.py"
-
-    def run(self, *args: str, check: bool = True) -> Any:
-        return self.pulumi.run(*args, "--stack", STACK, check=check, timeout=300)
-
-    def up(self, check: bool = True) -> Any:
-        return self.run("up", "--yes", "--skip-preview", check=check)
-
-    def destroy(self) -> Any:
-        return self.run("destroy", "--yes", "--skip-preview")
-
-    def edit(self, old: str, new: str) -> None:
-        """Change the program as a user would; the old text must be there."""
-        text = self.program.read_text()
-        assert old in text
-        self.program.write_text(text.replace(old, new))
-
-    def resources(self) -> list[dict[str, Any]]:
-        exported = json.loads(self.run("stack", "export").stdout)
-        return list(exported["deployment"].get("resources", []))
-
-    def urn(self, type_: str, name: str) -> str:
-        return f"urn:pulumi:{STACK}::{PROJECT}::{type_}::{name}"
-
-    def requests(self) -> dict[int, list[dict[str, Any]]]:
-        return {TEST_APP: self.test_app.admin.requests(), PRODUCTION_APP: self.production_app.admin.requests()}
-
-    def live(self) -> dict[int, dict[str, list[str]]]:
-        return {
-            app: {stream: sorted(rule["cdn_url"] for rule in rules) for stream, rules in emu.admin.streams().items()}
-            for app, emu in ((TEST_APP, self.test_app), (PRODUCTION_APP, self.production_app))
-        }
 
 
 @pytest.fixture
@@ -104,7 +57,7 @@ def two_apps(tmp_path: Path) -> Iterator[TwoApps]:
             secrets={"testServerSecret": TEST_SECRET, "productionServerSecret": PRODUCTION_SECRET},
         )
         try:
-            yield TwoApps(pulumi, test_app, production_app)
+            yield TwoApps(pulumi, test_app, production_app, "__main__.py")
         finally:
             pulumi.remove_stack(STACK)
 

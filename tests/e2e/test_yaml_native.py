@@ -9,7 +9,6 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -22,18 +21,14 @@ from zego_provider.emulator import ZegoEmulator
 from zego_provider.native.schema import input_name
 from zego_provider.settings import SETTINGS
 
+from .two_apps import CDN, KEYNOTE_URLS, PRODUCTION_APP, PROJECT, REHEARSAL, RULE_SET, STACK, TEST_APP, TwoApps
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
 PLUGIN = REPO / "plugins" / "zego"
-STACK = "two-apps"
-PROJECT = "zego-two-apps"
 
-TEST_APP, TEST_SECRET = 1000000001, "yaml-e2e-test-app-secret-made-up"
-PRODUCTION_APP, PRODUCTION_SECRET = 1000000002, "yaml-e2e-production-secret-made-up"
-REHEARSAL = f"zegotest-{TEST_APP}-keynote"
-CDN = "live-push.example-cdn.com"
-KEYNOTE_URLS = [f"rtmp://{CDN}/live/keynote", "rtmp://backup-push.example-cdn.net/live/keynote?auth=token"]
-RULE_SET = "zego:index:CdnTransferRuleSet"
+TEST_SECRET = "yaml-e2e-test-app-secret-made-up"
+PRODUCTION_SECRET = "yaml-e2e-production-secret-made-up"
 
 
 @pytest.fixture(autouse=True)
@@ -45,47 +40,6 @@ def yaml_language_host() -> None:
     if os.environ.get("ZEGO_REQUIRE_E2E") == "1":
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-class TwoApps:
-    """A stack of examples/yaml with the test app and the production app each on its own emulator."""
-
-    def __init__(self, pulumi: LocalPulumi, test_app: ZegoEmulator, production_app: ZegoEmulator) -> None:
-        self.pulumi = pulumi
-        self.test_app = test_app
-        self.production_app = production_app
-        self.program = pulumi.project_dir / "Pulumi.yaml"
-
-    def run(self, *args: str, check: bool = True) -> Any:
-        return self.pulumi.run(*args, "--stack", STACK, check=check, timeout=300)
-
-    def up(self, check: bool = True) -> Any:
-        return self.run("up", "--yes", "--skip-preview", check=check)
-
-    def destroy(self, check: bool = True) -> Any:
-        return self.run("destroy", "--yes", "--skip-preview", check=check)
-
-    def edit(self, old: str, new: str) -> None:
-        """Change the program as a user would; the old text must be there."""
-        text = self.program.read_text()
-        assert old in text
-        self.program.write_text(text.replace(old, new))
-
-    def resources(self) -> list[dict[str, Any]]:
-        exported = json.loads(self.run("stack", "export").stdout)
-        return list(exported["deployment"].get("resources", []))
-
-    def urn(self, type_: str, name: str) -> str:
-        return f"urn:pulumi:{STACK}::{PROJECT}::{type_}::{name}"
-
-    def requests(self) -> dict[int, list[dict[str, Any]]]:
-        return {TEST_APP: self.test_app.admin.requests(), PRODUCTION_APP: self.production_app.admin.requests()}
-
-    def live(self) -> dict[int, dict[str, list[str]]]:
-        return {
-            app: {stream: sorted(rule["cdn_url"] for rule in rules) for stream, rules in emu.admin.streams().items()}
-            for app, emu in ((TEST_APP, self.test_app), (PRODUCTION_APP, self.production_app))
-        }
 
 
 @pytest.fixture
@@ -112,7 +66,7 @@ def two_apps(tmp_path: Path) -> Iterator[TwoApps]:
             secrets={"testServerSecret": TEST_SECRET, "productionServerSecret": PRODUCTION_SECRET},
         )
         try:
-            yield TwoApps(pulumi, test_app, production_app)
+            yield TwoApps(pulumi, test_app, production_app, "Pulumi.yaml")
         finally:
             pulumi.remove_stack(STACK)
 
