@@ -32,6 +32,18 @@ def pulumi_cli() -> None:
 
 
 @pytest.fixture
+def yaml_language_host() -> None:
+    """For the YAML programs' tests (`pytest.mark.usefixtures`): under `make test` a missing YAML
+    host fails them, never skips."""
+    if shutil.which("pulumi-language-yaml"):
+        return
+    reason = "pulumi-language-yaml is not on PATH (scripts/ensure-pulumi builds it beside the CLI)"
+    if os.environ.get("ZEGO_REQUIRE_E2E") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
 def emulator() -> Iterator[ZegoEmulator]:
     with ZegoEmulator(app_id=APP_ID, server_secret=SECRET) as running:
         yield running

@@ -14,9 +14,8 @@ from devkit.pulumi_local import LocalPulumi
 from tests.support.python_sdk import python_sdk_venv, sdk_files
 from tests.support.settings import config_of
 from zego_provider import ZegoClient
-from zego_provider.emulator import ZegoEmulator
 
-from .two_apps import CDN, KEYNOTE_URLS, PRODUCTION_APP, REHEARSAL, RULE_SET, STACK, TEST_APP, TwoApps
+from .two_apps import CDN, KEYNOTE_URLS, PRODUCTION_APP, REHEARSAL, RULE_SET, TEST_APP, TwoApps, two_app_stack
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "python-native"
@@ -42,24 +41,8 @@ def two_apps(tmp_path: Path) -> Iterator[TwoApps]:
     (project / "__main__.py").write_text((EXAMPLE / "__main__.py").read_text())
     # The plugin's launcher runs this interpreter (where the provider under test is installed).
     pulumi = LocalPulumi(tmp_path / "work", project, extra_env={"ZEGO_PROVIDER_PYTHON": sys.executable})
-    with (
-        ZegoEmulator(app_id=TEST_APP, server_secret=TEST_SECRET) as test_app,
-        ZegoEmulator(app_id=PRODUCTION_APP, server_secret=PRODUCTION_SECRET) as production_app,
-    ):
-        pulumi.init_stack(
-            STACK,
-            config={
-                "testAppId": str(TEST_APP),
-                "testEndpoint": test_app.url,
-                "productionAppId": str(PRODUCTION_APP),
-                "productionEndpoint": production_app.url,
-            },
-            secrets={"testServerSecret": TEST_SECRET, "productionServerSecret": PRODUCTION_SECRET},
-        )
-        try:
-            yield TwoApps(pulumi, test_app, production_app, "__main__.py")
-        finally:
-            pulumi.remove_stack(STACK)
+    with two_app_stack(pulumi, "__main__.py", TEST_SECRET, PRODUCTION_SECRET) as two_apps:
+        yield two_apps
 
 
 def test_up_update_and_destroy_reach_each_app_only_through_its_provider(two_apps: TwoApps) -> None:

@@ -26,14 +26,7 @@ PRODUCTION_APP, PRODUCTION_SECRET = 1000000002, "wheel-yaml-production-secret-ma
 CDN = "live-push.example-cdn.com"
 
 
-@pytest.fixture(autouse=True)
-def yaml_language_host() -> None:
-    if shutil.which("pulumi-language-yaml"):
-        return
-    reason = "pulumi-language-yaml is not on PATH (scripts/ensure-pulumi builds it beside the CLI)"
-    if os.environ.get("ZEGO_REQUIRE_E2E") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+pytestmark = pytest.mark.usefixtures("yaml_language_host")
 
 
 @pytest.mark.timeout(900)  # a fresh virtualenv and several Pulumi runs on a busy machine

@@ -4,8 +4,6 @@ against two emulators: one stack, two AppIds, each reached only through its expl
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +19,17 @@ from zego_provider.emulator import ZegoEmulator
 from zego_provider.native.schema import input_name
 from zego_provider.settings import SETTINGS
 
-from .two_apps import CDN, KEYNOTE_URLS, PRODUCTION_APP, PROJECT, REHEARSAL, RULE_SET, STACK, TEST_APP, TwoApps
+from .two_apps import (
+    CDN,
+    KEYNOTE_URLS,
+    PRODUCTION_APP,
+    PROJECT,
+    REHEARSAL,
+    RULE_SET,
+    TEST_APP,
+    TwoApps,
+    two_app_stack,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
@@ -31,15 +39,7 @@ TEST_SECRET = "yaml-e2e-test-app-secret-made-up"
 PRODUCTION_SECRET = "yaml-e2e-production-secret-made-up"
 
 
-@pytest.fixture(autouse=True)
-def yaml_language_host() -> None:
-    """Without the YAML host these tests cannot run: under `make test` that fails them, never skips."""
-    if shutil.which("pulumi-language-yaml"):
-        return
-    reason = "pulumi-language-yaml is not on PATH (scripts/ensure-pulumi builds it beside the CLI)"
-    if os.environ.get("ZEGO_REQUIRE_E2E") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+pytestmark = pytest.mark.usefixtures("yaml_language_host")
 
 
 @pytest.fixture
@@ -51,24 +51,8 @@ def two_apps(tmp_path: Path) -> Iterator[TwoApps]:
     (project / "Pulumi.yaml").write_text(text.replace("path: ../../plugins/zego", f"path: {PLUGIN}"))
     # The plugin's launcher runs this interpreter (where the package under test is installed).
     pulumi = LocalPulumi(tmp_path / "work", project, extra_env={"ZEGO_PROVIDER_PYTHON": sys.executable})
-    with (
-        ZegoEmulator(app_id=TEST_APP, server_secret=TEST_SECRET) as test_app,
-        ZegoEmulator(app_id=PRODUCTION_APP, server_secret=PRODUCTION_SECRET) as production_app,
-    ):
-        pulumi.init_stack(
-            STACK,
-            config={
-                "testAppId": str(TEST_APP),
-                "testEndpoint": test_app.url,
-                "productionAppId": str(PRODUCTION_APP),
-                "productionEndpoint": production_app.url,
-            },
-            secrets={"testServerSecret": TEST_SECRET, "productionServerSecret": PRODUCTION_SECRET},
-        )
-        try:
-            yield TwoApps(pulumi, test_app, production_app, "Pulumi.yaml")
-        finally:
-            pulumi.remove_stack(STACK)
+    with two_app_stack(pulumi, "Pulumi.yaml", TEST_SECRET, PRODUCTION_SECRET) as two_apps:
+        yield two_apps
 
 
 def test_preview_up_destroy_reach_each_app_only_through_its_provider(two_apps: TwoApps) -> None:

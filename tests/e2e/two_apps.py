@@ -3,7 +3,9 @@ tests (examples/yaml through the YAML host, examples/python-native through the P
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from devkit.pulumi_local import LocalPulumi
@@ -58,3 +60,26 @@ class TwoApps:
             app: {stream: sorted(rule["cdn_url"] for rule in rules) for stream, rules in emu.admin.streams().items()}
             for app, emu in ((TEST_APP, self.test_app), (PRODUCTION_APP, self.production_app))
         }
+
+
+@contextlib.contextmanager
+def two_app_stack(pulumi: LocalPulumi, program: str, test_secret: str, production_secret: str) -> Iterator[TwoApps]:
+    """The stack of a two-app example, each app on an emulator of its own, removed afterwards."""
+    with (
+        ZegoEmulator(app_id=TEST_APP, server_secret=test_secret) as test_app,
+        ZegoEmulator(app_id=PRODUCTION_APP, server_secret=production_secret) as production_app,
+    ):
+        pulumi.init_stack(
+            STACK,
+            config={
+                "testAppId": str(TEST_APP),
+                "testEndpoint": test_app.url,
+                "productionAppId": str(PRODUCTION_APP),
+                "productionEndpoint": production_app.url,
+            },
+            secrets={"testServerSecret": test_secret, "productionServerSecret": production_secret},
+        )
+        try:
+            yield TwoApps(pulumi, test_app, production_app, program)
+        finally:
+            pulumi.remove_stack(STACK)
