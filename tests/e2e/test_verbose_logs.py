@@ -22,11 +22,11 @@ import pytest
 from devkit.redis_server import RedisServer
 
 from .conftest import SECRET, Stack
-from .test_yaml_native import PRODUCTION_SECRET, TEST_SECRET, TwoApps, two_apps, yaml_language_host
+from .test_yaml_native import PRODUCTION_SECRET, TEST_SECRET, TwoApps, two_apps
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("yaml_language_host")]
 
-__all__ = ["two_apps", "yaml_language_host"]  # fixtures, used by name
+__all__ = ["two_apps"]  # a fixture, used by name
 
 REDIS_PASSWORD = "made-up-redis-password-verbose-3e9f"  # made up; only the test's own redis-server knows it
 MARSHAL_LINES = ("Marshaling property for RPC[", "Unmarshaling property for RPC[")
